@@ -28,6 +28,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     ssm_lr: float | None = None
     beta_lr: float | None = None
+    imag_lr: float | None = None        # own rate for Im(a_j) (see param_groups); None: ssm_lr
     warmup_steps: int = 0
     max_steps: int | None = None        # stop early after this many optimiser steps
     grad_clip: float | None = None
@@ -113,7 +114,7 @@ def train(model, train_data, loss_fn, config, evaluate=None, checkpoint=None, de
     seed_everything(config.seed)
     model.to(device)
     optimizer = torch.optim.AdamW(param_groups(model, config.lr, config.weight_decay,
-                                               config.ssm_lr, config.beta_lr))
+                                               config.ssm_lr, config.beta_lr, config.imag_lr))
     n = len(train_data[0])
     steps_per_epoch = math.ceil(n / config.batch_size)
     total = config.epochs * steps_per_epoch

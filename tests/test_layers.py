@@ -67,6 +67,10 @@ def test_param_groups_give_ssm_and_beta_their_own_settings():
     assert len(groups["ssm"]["params"]) == 2 * 3
     every = [id(p) for g in groups.values() for p in g["params"]]
     assert sorted(every) == sorted(id(p) for p in model.parameters())
+    split = {g["name"]: g for g in fbssm.param_groups(model, lr=1e-2, ssm_lr=1e-3, imag_lr=0.5)}
+    assert split["imag"]["lr"] == 0.5 and split["imag"]["weight_decay"] == 0.0
+    assert all(p.shape[-1] == 4 for p in split["imag"]["params"]) and len(split["imag"]["params"]) == 2
+    assert len(split["ssm"]["params"]) == 2 * 2
 
 
 @pytest.mark.parametrize("norm,prenorm", [("layer", True), ("batch", True), ("layer", False), ("batch", False)])
