@@ -20,23 +20,50 @@ NORMALIZATIONS = ("cycles", "angular", "bins")
 
 
 def filter_frequencies(n_fft, normalization="cycles", dt=None, scale=1.0):
-    """The normalised frequency |f| (n_fft//2 + 1,) of each rfft bin under `normalization`."""
+    """The normalised frequency |f| (n_fft//2 + 1,) of each rfft bin under `normalization`.
+
+    Bin k sits at s_k = 2πk/(MΔ); f is `normalized_frequency` there. Only "angular" needs Δ
+    (a tensor Δ, one per channel, gives (..., n_fft//2 + 1)); for the others Δ cancels.
+    """
     n_fft = check_length("n_fft", n_fft)
     check_choice("normalization", normalization, NORMALIZATIONS)
-    scale = check_positive("scale", scale)
     k = torch.arange(n_fft // 2 + 1, dtype=torch.float64)
-    if normalization == "cycles":
-        return k / n_fft
-    if normalization == "bins":
-        return k / scale
+    if normalization != "angular":
+        return normalized_frequency(2 * math.pi * k / n_fft, normalization, 1.0, scale, n_fft)
     if dt is None:
         raise ValueError("dt must be given for normalization='angular' (s_k = 2πk/(M·dt))")
-    if torch.is_tensor(dt) and dt.dim() > 0:  # one Δ per channel: (..., n_fft//2 + 1)
-        if not torch.isfinite(dt).all() or (dt <= 0).any():
-            raise ValueError("dt must be finite and > 0")
-        return 2 * math.pi * k / (n_fft * dt.detach().double().cpu().unsqueeze(-1)) / scale
-    dt = check_positive("dt", dt)
-    return 2 * math.pi * k / (n_fft * dt) / scale
+    dt = _check_dt(dt)
+    if dt.dim() > 0:
+        dt = dt.detach().cpu().unsqueeze(-1)
+    return normalized_frequency(2 * math.pi * k / (n_fft * dt), normalization, dt, scale, n_fft)
+
+
+def normalized_frequency(s, normalization="cycles", dt=None, scale=1.0, n_fft=None):
+    """|f| at angular frequencies s (rad per unit time) — the one table of what f is:
+      "cycles"   f = |s|Δ/(2π)            (needs dt)
+      "angular"  f = |s|/scale
+      "bins"     f = |s|ΔM/(2π·scale)     (needs dt and n_fft = M)
+    s and dt broadcast against each other."""
+    check_choice("normalization", normalization, NORMALIZATIONS)
+    scale = check_positive("scale", scale)
+    s = torch.as_tensor(s, dtype=torch.float64).abs()
+    if normalization == "angular":
+        return s / scale
+    if dt is None:
+        raise ValueError(f"dt must be given for normalization={normalization!r} (f depends on Δ)")
+    dt = _check_dt(dt)
+    if normalization == "cycles":
+        return s * dt / (2 * math.pi)
+    if n_fft is None:
+        raise ValueError("n_fft must be given for normalization='bins' (bin k sits at s = 2πk/(MΔ))")
+    return s * dt * check_length("n_fft", n_fft) / (2 * math.pi * scale)
+
+
+def _check_dt(dt):
+    dt = torch.as_tensor(dt, dtype=torch.float64)
+    if not torch.isfinite(dt).all() or (dt <= 0).any():
+        raise ValueError(f"dt must be finite and > 0, got {dt.tolist() if dt.numel() < 5 else 'a tensor'}")
+    return dt
 
 
 def sobolev_weight(n_fft, beta, normalization="cycles", dt=None, scale=1.0):
@@ -50,32 +77,10 @@ def sobolev_weight(n_fft, beta, normalization="cycles", dt=None, scale=1.0):
 
 
 def sobolev_gain(s, beta, normalization="cycles", dt=None, scale=1.0, n_fft=None):
-    """The filter's gain (1 + |f|)^β at angular frequencies s (rad per unit time).
-
-    The continuous counterpart of `sobolev_weight`, for theory and plots; on the FFT bins
-    s_k = 2πk/(MΔ) the two agree. What f is at a frequency s:
-      "cycles"   f = |s|Δ/(2π)            (needs dt)
-      "angular"  f = |s|/scale
-      "bins"     f = |s|ΔM/(2π·scale)     (needs dt and n_fft = M)
-    s, dt and β broadcast against each other (e.g. one Δ and one β per channel).
-    """
-    check_choice("normalization", normalization, NORMALIZATIONS)
-    scale = check_positive("scale", scale)
+    """The filter's gain (1 + |f|)^β at angular frequencies s (rad per unit time), f as in
+    `normalized_frequency`: the continuous counterpart of `sobolev_weight`, for theory and
+    plots; on the FFT bins s_k = 2πk/(MΔ) the two agree. s, dt and β broadcast."""
     check_finite("beta", beta)
-    s = torch.as_tensor(s, dtype=torch.float64).abs()
-    if normalization != "angular":
-        if dt is None:
-            raise ValueError(f"dt must be given for normalization={normalization!r} (f depends on Δ)")
-        dt = torch.as_tensor(dt, dtype=torch.float64)
-        if not torch.isfinite(dt).all() or (dt <= 0).any():
-            raise ValueError("dt must be finite and > 0")
-    if normalization == "cycles":
-        f = s * dt / (2 * math.pi)
-    elif normalization == "angular":
-        f = s / scale
-    else:
-        if n_fft is None:
-            raise ValueError("n_fft must be given for normalization='bins' (bin k sits at s = 2πk/(MΔ))")
-        f = s * dt * check_length("n_fft", n_fft) / (2 * math.pi * scale)
+    f = normalized_frequency(s, normalization, dt, scale, n_fft)
     beta = torch.as_tensor(beta, dtype=torch.float64)
     return torch.exp(beta * torch.log1p(f))
