@@ -8,7 +8,7 @@ from .transfer import discrete_transfer_function, fft_frequencies, transfer_func
 from .theory import (Diagnosis, band_variation, cumulative_variation, diagnose, mode_sensitivity,
                      one_mode_variation, total_variation, transfer_derivative, variation_above,
                      variation_bound)
-from .sobolev import NORMALIZATIONS, filter_frequencies, sobolev_gain, sobolev_weight
+from .sobolev import NORMALIZATIONS, filter_frequencies, normalized_frequency, sobolev_gain, sobolev_weight
 from .layers import S4D, ResidualBlock, SequenceModel
 from .optim import param_groups
 from .device import SCALES, current_scale, select_device
@@ -21,7 +21,7 @@ __all__ = [
     "transfer_function", "discrete_transfer_function", "fft_frequencies",
     "transfer_derivative", "total_variation", "one_mode_variation", "variation_bound",
     "band_variation", "cumulative_variation", "variation_above", "mode_sensitivity", "diagnose", "Diagnosis",
-    "NORMALIZATIONS", "filter_frequencies", "sobolev_weight", "sobolev_gain",
+    "NORMALIZATIONS", "filter_frequencies", "normalized_frequency", "sobolev_weight", "sobolev_gain",
     "S4D", "ResidualBlock", "SequenceModel", "param_groups",
     "SCALES", "current_scale", "select_device",
 ]
