@@ -1,20 +1,84 @@
-"""Device auto-selection and the quick/paper scale switch."""
+"""Device auto-selection, the quick/paper scale switch, and the process group under torchrun."""
+import atexit
 import os
 
 import torch
+import torch.distributed as dist
 
 SCALES = ("quick", "paper")
 
 
+def distributed_environment():
+    """(rank, world_size, local_rank) as torchrun sets them, or None outside torchrun."""
+    if "WORLD_SIZE" not in os.environ:
+        return None
+    return (int(os.environ.get("RANK", 0)), int(os.environ["WORLD_SIZE"]),
+            int(os.environ.get("LOCAL_RANK", 0)))
+
+
 def select_device(device=None):
-    """torch.device: the one asked for, else cuda, then mps, then cpu."""
-    if device not in (None, "auto"):
-        return torch.device(device)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    """torch.device: the one asked for, else cuda, then mps, then cpu.
+
+    Under torchrun a CUDA device without an index is the process's own GPU, cuda:LOCAL_RANK.
+    """
+    if device in (None, "auto"):
+        if torch.cuda.is_available():
+            device = "cuda"
+        elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            device = "mps"
+        else:
+            device = "cpu"
+    device = torch.device(device)
+    environment = distributed_environment()
+    if device.type == "cuda" and device.index is None and environment is not None:
+        device = torch.device("cuda", environment[2])
+    return device
+
+
+def init_distributed():
+    """Join torchrun's process group (once) and return (rank, world_size); (0, 1) outside torchrun.
+
+    The group uses NCCL for CUDA tensors and gloo for CPU tensors (gloo alone on a machine
+    without CUDA). A single process (WORLD_SIZE=1) needs no group.
+    """
+    environment = distributed_environment()
+    if environment is None or environment[1] == 1:
+        return 0, 1
+    if not dist.is_initialized():
+        if torch.cuda.is_available():
+            torch.cuda.set_device(environment[2])
+            backend = "cpu:gloo,cuda:nccl"
+        else:
+            backend = "gloo"
+        dist.init_process_group(backend)
+        atexit.register(_leave_process_group)
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _leave_process_group():
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def process_rank():
+    """This process's rank: 0 outside torchrun."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank()
+    environment = distributed_environment()
+    return 0 if environment is None else environment[0]
+
+
+def is_main_process():
+    """True in the process that prints and writes files (rank 0, or the only process)."""
+    return process_rank() == 0
+
+
+def world_size():
+    """Number of training processes: 1 outside torchrun."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size()
+    environment = distributed_environment()
+    return 1 if environment is None else environment[1]
 
 
 def current_scale(scale=None):

@@ -100,7 +100,11 @@ def fft_convolution(u, k, weight=None):
 
     u (..., L), k (..., L) — or (..., 2L) for a two-sided kernel laid out as in a bidirectional
     layer; weight: optional filter on the rfft grid of length 2L (the Sobolev weight).
+    Computed in float32 at least (half-precision inputs are promoted): half-precision FFTs need
+    power-of-two lengths on CUDA and lose accuracy.
     """
+    dtype = torch.promote_types(torch.promote_types(u.dtype, k.dtype), torch.float32)
+    u, k = u.to(dtype), k.to(dtype)
     L = u.shape[-1]
     spectrum = torch.fft.rfft(u, n=2 * L) * torch.fft.rfft(k, n=2 * L)
     if weight is not None:

@@ -110,13 +110,18 @@ class S4D(nn.Module):
         if u.dim() != 3 or u.shape[-1] != self.d_model:
             raise ValueError(f"u must have shape (batch, length, {self.d_model}), got {tuple(u.shape)}")
         L = u.shape[1]
-        k = self.kernel(L)
-        if self.bidirectional:
-            k = F.pad(k[0], (0, L)) + F.pad(k[1].flip(-1), (L, 0))
-        else:
-            k = k[0]
-        x = u.transpose(1, 2)
-        y = fft_convolution(x, k, self.filter_weight(2 * L)) + x * self.D.unsqueeze(-1)
+        # Under mixed precision (autocast) the kernel, the filter and the FFTs stay in float32:
+        # the Vandermonde product would lose accuracy in bfloat16, and so would the FFTs.
+        device_type = u.device.type if torch.amp.is_autocast_available(u.device.type) else "cpu"
+        with torch.autocast(device_type, enabled=False):
+            k = self.kernel(L)
+            if self.bidirectional:
+                k = F.pad(k[0], (0, L)) + F.pad(k[1].flip(-1), (L, 0))
+            else:
+                k = k[0]
+            x = u.transpose(1, 2)
+            x = x.to(torch.promote_types(x.dtype, torch.float32))
+            y = fft_convolution(x, k, self.filter_weight(2 * L)) + x * self.D.unsqueeze(-1)
         return y.transpose(1, 2)
 
     def forward(self, u):

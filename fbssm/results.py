@@ -7,14 +7,19 @@ from pathlib import Path
 
 import torch
 
+from .device import is_main_process, select_device, world_size
+
 
 def hardware(device=None):
-    """A short description of the machine: CPU/GPU name, threads, torch version."""
+    """A short description of the machine: CPU/GPU name and memory, threads, torch version, and
+    the number of training processes (world_size: 1, or torchrun's WORLD_SIZE)."""
     info = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
             "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "device": str(device) if device is not None else "cpu"}
+            "device": str(select_device(device)), "world_size": world_size()}
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
+        info["gpu_count"] = torch.cuda.device_count()
+        info["gpu_memory_gib"] = round(torch.cuda.get_device_properties(0).total_memory / 2 ** 30, 1)
     return info
 
 
@@ -35,8 +40,13 @@ def run_metadata(device=None):
 
 
 def save_results(path, results):
-    """Write a results dict (JSON-serialisable) atomically; returns the path."""
+    """Write a results dict (JSON-serialisable) atomically; returns the path.
+
+    Under torchrun only process 0 writes (every process holds the same results).
+    """
     path = Path(path)
+    if not is_main_process():
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(results, indent=1, default=_jsonable))
