@@ -1,7 +1,9 @@
 """Command line: run an experiment outside the notebooks and write its results JSON.
 
     python -m fbssm list
-    python -m fbssm run waves [--scale quick|paper] [--alpha A --beta B] [--seed S] [--device D] [--out DIR]
+    python -m fbssm run waves [--scale quick|paper] [--alpha A --beta B] [--seed S] [--device D]
+                              [--out DIR] [--max-steps N]
+    python -m fbssm run lra-listops --scale paper --device cuda --max-steps 20000
 """
 import argparse
 import json
@@ -9,8 +11,8 @@ import sys
 from dataclasses import replace
 
 from . import experiments
-from ._checks import check_finite, check_positive
-from .device import SCALES, current_scale
+from ._checks import check_finite, check_length, check_positive
+from .device import SCALES
 
 
 def parser():
@@ -25,20 +27,30 @@ def parser():
                           "default: $FBSSM_SCALE or quick")
     run.add_argument("--alpha", type=float, help="α: scale of Im(a_j) at initialisation (with --beta: "
                                                  "run this one setting instead of the paper's settings)")
-    run.add_argument("--beta", type=float, help="β: Sobolev filter exponent")
+    run.add_argument("--beta", type=float, help="β: Sobolev filter exponent (lra-*: its initial value; "
+                                                "β is trained, as in the paper's LRA runs)")
     run.add_argument("--seed", type=int, action="append", help="seed (repeatable); default: the config's")
     run.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
     run.add_argument("--out", default="results", help="folder for the results JSON and checkpoints")
+    run.add_argument("--max-steps", type=int, default=None,
+                     help="stop every run after this many optimiser steps (the schedule shrinks to "
+                          "match); the results record the steps run")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     return p
+
+
+def settings_text(name):
+    module = experiments.experiment(name)
+    if hasattr(module, "describe_settings"):
+        return module.describe_settings(experiments.task_of(name))
+    return f"(α, β) {list(module.SETTINGS)}"
 
 
 def main(argv=None):
     args = parser().parse_args(argv)
     if args.command == "list":
         for name in sorted(experiments.EXPERIMENTS):
-            module = experiments.experiment(name)
-            print(f"{name}: settings (α, β) {list(module.SETTINGS)}")
+            print(f"{name}: settings {settings_text(name)}")
         return 0
     module = experiments.experiment(args.experiment)
     config = experiments.config_for(args.experiment, args.scale)
@@ -49,9 +61,14 @@ def main(argv=None):
         settings = ((check_positive("alpha", args.alpha), check_finite("beta", args.beta)),)
     if args.seed:
         config = replace(config, seeds=tuple(args.seed))
+    if args.max_steps is not None:
+        config = replace(config, train=replace(config.train, max_steps=check_length("max_steps",
+                                                                                    args.max_steps)))
     results = module.run(config, settings=settings, device=args.device, out=args.out,
                          progress=not args.no_progress)
     print(json.dumps({k: results[k] for k in ("experiment", "scale")}), f"→ {args.out}/", file=sys.stderr)
+    if "data" in results:
+        print(f"data: {results['data']}", file=sys.stderr)
     return 0
 
 

@@ -156,6 +156,7 @@ class SequenceModel(nn.Module):
 
     Input (batch, length, d_input) floats, or (batch, length) token ids when vocab_size is set.
     pooling: "mean" (masked by `lengths` if given), "last", or "none" for sequence-to-sequence.
+    d_output=None: no decoder; the model returns the pooled features (for a head of its own).
     Extra keyword arguments go to every S4D layer (alpha, beta, init, bidirectional, ...).
     """
 
@@ -172,7 +173,8 @@ class SequenceModel(nn.Module):
                           prenorm, dropout)
             for _ in range(check_length("n_layers", n_layers)))
         self.final_norm = nn.LayerNorm(d_model) if prenorm else nn.Identity()
-        self.decoder = nn.Linear(d_model, check_length("d_output", d_output))
+        self.decoder = (nn.Identity() if d_output is None
+                        else nn.Linear(d_model, check_length("d_output", d_output)))
 
     def encode(self, x):
         """Sequence features (batch, length, d_model) after the last block."""

@@ -10,22 +10,9 @@ from fbssm.data import (DatasetNotFound, decode_bytes_literal, evaluate_listops,
                         read_pathfinder_metadata, tokenize_listops, write_listops_tsv)
 from fbssm.data.listops_generator import to_source
 from fbssm.data.pathfinder import split_indices
+from lra_fixtures import MAX_2_9, NESTED, write_aan, write_listops, write_pathfinder
 
 # ---------------------------------------------------------------- ListOps
-
-MAX_2_9 = "( ( ( [MAX 2 ) 9 ) ] )"
-# min(3, med(1, 4)) = min(3, 2) = 2: a nested argument also sits in its own pair
-NESTED = "( ( ( [MIN 3 ) ( ( ( [MED 1 ) 4 ) ] ) ) ] )"
-
-
-def write_listops(root, splits):
-    folder = root / "listops-1000"
-    folder.mkdir(parents=True)
-    for split, rows in splits.items():
-        lines = ["Source\tTarget"] + [f"{source}\t{target}" for source, target in rows]
-        (folder / f"basic_{split}.tsv").write_text("\n".join(lines) + "\n")
-    return folder
-
 
 def test_listops_tokens_drop_parentheses_and_rename_the_closing_bracket():
     assert tokenize_listops(MAX_2_9) == ["[MAX", "2", "9", "X"]
@@ -170,21 +157,6 @@ def test_imdb_reads_raw_reviews_as_bytes(tmp_path):
 
 # ---------------------------------------------------------------- AAN (LRA Retrieval)
 
-AAN_ROWS = [  # label, id1, id2, text1, text2: the texts as Python bytes literals
-    ("1", "P01-1001", "P02-2002", repr("Café\nnet".encode()), repr(b"it's")),
-    ("0", "P03-3003", "P04-4004", repr(b"abc"), repr(b'say "hi"')),
-]
-
-
-def write_aan(root, rows=AAN_ROWS):
-    folder = root / "tsv_data"
-    folder.mkdir(parents=True)
-    for split in ("train", "eval", "test"):
-        (folder / f"new_aan_pairs.{split}.tsv").write_text(
-            "".join("\t".join(row) + "\n" for row in rows))
-    return folder
-
-
 def test_aan_rows_have_no_header_and_decoded_byte_texts(tmp_path):
     folder = write_aan(tmp_path)
     first_line = (folder / "new_aan_pairs.train.tsv").read_text().splitlines()[0]
@@ -216,31 +188,6 @@ def test_aan_rejects_what_is_not_a_bytes_literal(tmp_path):
 
 
 # ---------------------------------------------------------------- Pathfinder
-
-def write_pathfinder(root, difficulty="curv_contour_length_14"):
-    """Metadata files 2.npy and 10.npy (numeric order matters), 11 fields per line, one empty PNG."""
-    from PIL import Image
-
-    folder = root / "pathfinder32" / difficulty
-    expected = []
-    for k, labels in ((10, [1, 0]), (2, [0, 1, 1])):
-        (folder / "imgs" / str(k)).mkdir(parents=True, exist_ok=True)
-        lines = []
-        for j, label in enumerate(labels):
-            pixels = np.zeros((32, 32), np.uint8)
-            pixels[k, j] = 255  # a pixel that says which image this is
-            name = f"sample_{j}.png"
-            if (k, j) == (2, 1):
-                (folder / "imgs" / "2" / name).write_bytes(b"")  # the empty image
-            else:
-                Image.fromarray(pixels).save(folder / "imgs" / str(k) / name)
-                expected.append((k, j, label))
-            # 11 fields; the 3rd and 5th carry the opposite value so a wrong column shows
-            lines.append(f"imgs/{k} {name} {1 - label} {label} {1 - label} 14 1.5 1 1.0 0 6")
-        (folder / "metadata").mkdir(exist_ok=True)
-        (folder / "metadata" / f"{k}.npy").write_text("\n".join(lines) + "\n")
-    return folder, sorted(expected)
-
 
 def test_pathfinder_reads_text_metadata_and_skips_the_empty_image(tmp_path):
     folder, expected = write_pathfinder(tmp_path)

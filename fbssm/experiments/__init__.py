@@ -16,6 +16,13 @@ from ..device import current_scale
 EXPERIMENTS = {
     "waves": "waves",
     "denoising": "denoising",
+    "scifar": "scifar",
+    "lra-listops": "lra",
+    "lra-text": "lra",
+    "lra-retrieval": "lra",
+    "lra-image": "lra",
+    "lra-pathfinder": "lra",
+    "lra-pathx": "lra",
 }
 
 

@@ -1,0 +1,221 @@
+"""Long Range Arena: the paper's configurations, the models' shapes, the data choices and the CLI."""
+import json
+import math
+from dataclasses import replace
+
+import pytest
+import torch
+
+from fbssm import S4D, param_groups
+from fbssm.__main__ import main
+from fbssm.data import DatasetNotFound
+from fbssm.experiments import EXPERIMENTS, config_for, experiment, lra
+from lra_fixtures import MAX_2_9, NESTED, write_aan, write_imdb, write_listops, write_pathfinder_images
+from test_cifar_mnist_data import write_cifar
+
+# The paper's table (authors' configs; PAPER.md §4 item 3), written out here, not read back:
+# task: (L, H, norm, prenorm, dropout, lr, SSM lr, batch, WD, α, Δ min, steps, warm-up, N, shared a_j)
+TABLE = {
+    "listops": (2048, 128, "batch", True, 0.0, 0.008, 0.004, 32, 0.03, 3, 1e-3, 150_000, 5_000, 2, True),
+    "text": (4096, 256, "batch", True, 0.0, 0.01, 0.001, 32, 0.05, 5, 1e-3, 20_000, 2_000, 64, True),
+    "retrieval": (4000, 128, "batch", True, 0.0, 0.004, 0.001, 64, 0.03, 3, 1e-3, 100_000, 5_000, 64, True),
+    "image": (1024, 512, "layer", False, 0.1, 0.01, 0.001, 50, 0.01, 3, 1e-3, 180_000, 18_000, 64, False),
+    "pathfinder": (1024, 256, "batch", True, 0.0, 0.004, 0.001, 50, 0.03, 3, 1e-3, 800_000, 150_000, 64,
+                   True),
+    "pathx": (16384, 128, "batch", True, 0.0, 0.001, 0.001, 20, 0.03, 5, 1e-4, 1_250_000, 200_000, 64, False),
+}
+CLASSES = {"listops": 10, "text": 2, "retrieval": 2, "image": 10, "pathfinder": 2, "pathx": 2}
+
+
+def tiny(task, **changes):
+    """The quick configuration shrunk to a unit-test size."""
+    config = lra.config_for_task(task, "quick")
+    return replace(config, **{"l_max": min(config.l_max, 64), "d_model": 8, "n_layers": 2, "d_state": 4,
+                              **changes})
+
+
+@pytest.mark.parametrize("task", lra.TASKS)
+def test_paper_configs_are_the_papers_table(task):
+    L, H, norm, prenorm, dropout, lr, ssm_lr, batch, wd, alpha, dt_min, steps, warmup, N, shared = TABLE[task]
+    c = lra.config_for_task(task, "paper")
+    assert (c.l_max, c.d_model, c.norm, c.prenorm, c.dropout) == (L, H, norm, prenorm, dropout)
+    assert (c.train.lr, c.train.ssm_lr, c.batch_size, c.train.weight_decay) == (lr, ssm_lr, batch, wd)
+    assert (c.alpha, c.dt_min, c.dt_max) == (alpha, dt_min, 0.1)
+    assert (c.train.max_steps, c.train.warmup_steps) == (steps, warmup)
+    assert (c.d_state, c.shared_eigenvalues) == (N, shared)
+    assert c.train.epochs * math.ceil(lra.LRA_TRAIN_SIZES[task] / batch) >= steps  # epochs cover the steps
+    assert (c.n_layers, c.bidirectional, c.train.beta_lr, len(c.seeds)) == (6, True, 0.01, 5)
+    assert c.data == "lra" and c.n_classes == CLASSES[task]
+    assert config_for(f"lra-{task}", "paper") == c and EXPERIMENTS[f"lra-{task}"] == "lra"
+
+
+def test_listops_offers_the_config_files_64_modes():
+    assert lra.config_for_task("listops", "paper", d_state=64).d_state == 64
+    assert lra.config_for_task("listops", "paper").d_state == 2
+
+
+def test_settings_are_plain_s4d_and_the_tuned_one():
+    config = tiny("pathfinder")
+    plain = lra.build_model(config, 1.0, 0.0, trainable_beta=False)
+    tuned = lra.build_model(config, config.alpha, 0.0, trainable_beta=True)
+    n = torch.arange(config.d_state, dtype=torch.float32)
+    for model, alpha in ((plain, 1.0), (tuned, config.alpha)):
+        layers = [m for m in model.modules() if isinstance(m, S4D)]
+        assert len(layers) == config.n_layers
+        for layer in layers:
+            assert layer.A.shape == (1, config.d_state)  # shared on Pathfinder
+            torch.testing.assert_close(layer.A.imag[0], alpha * math.pi * n)
+    assert not any(m.beta.requires_grad for m in plain.modules() if isinstance(m, S4D))
+    betas = [m.beta for m in tuned.modules() if isinstance(m, S4D)]
+    assert all(b.requires_grad and b.shape == (config.d_model,) and (b == 0).all() for b in betas)
+    groups = {g["name"]: g for g in param_groups(tuned, config.train.lr, config.train.weight_decay,
+                                                   config.train.ssm_lr, config.train.beta_lr)}
+    assert (groups["beta"]["lr"], groups["beta"]["weight_decay"]) == (0.01, 0.0)
+    assert (groups["ssm"]["lr"], groups["ssm"]["weight_decay"]) == (config.train.ssm_lr, 0.0)
+    image = lra.build_model(tiny("image"), 3.0)
+    assert next(m for m in image.modules() if isinstance(m, S4D)).A.shape == (8, 4)  # per channel
+    assert lra.as_setting((2.0, 0.5)) == lra.Setting("alpha2-beta0.5", 2.0, 0.5, True)
+    assert lra.TUNED.resolved_alpha(config) == config.alpha and lra.PLAIN.resolved_alpha(config) == 1.0
+
+
+@pytest.mark.parametrize("task", lra.TASKS)
+def test_models_give_one_logit_per_class(task):
+    config = tiny(task)
+    torch.manual_seed(0)
+    model = lra.build_model(config, config.alpha)
+    batch = lra.example_batch(config, batch_size=3)
+    if task in ("listops", "text"):
+        assert batch[0].shape == (3, config.l_max) and batch[0].dtype == torch.long
+    elif task == "retrieval":
+        assert batch[0].shape == (3, 2, config.l_max) and batch[1].shape == (3, 2)
+    else:
+        assert batch[0].shape == (3, config.l_max, 1) and batch[0].dtype == torch.float32
+    (x, lengths), labels = lra._model_inputs(batch)
+    assert model(x, lengths).shape == (3, CLASSES[task]) and labels.shape == (3,)
+    loss = lra.loss_fn(model, batch)
+    loss.backward()
+    assert math.isfinite(loss.item())
+
+
+def test_retrieval_encodes_each_document_alone_and_swaps_sensibly():
+    config = tiny("retrieval")
+    torch.manual_seed(0)
+    model = lra.build_model(config, 3.0).eval()
+    tokens, _, _ = lra.example_batch(config, batch_size=4)
+    lengths = torch.tensor([[64, 10], [30, 64], [5, 7], [64, 64]])
+    tokens = tokens * (torch.arange(64) < lengths.unsqueeze(-1))  # padding after each length
+    with torch.no_grad():
+        features = model.features(tokens, lengths)
+        swapped = model.features(tokens.flip(1), lengths.flip(1))
+        alone = model.encoder(tokens[:, 1], lengths[:, 1])
+    H = config.d_model
+    x1, x2, product, difference = features.split(H, -1)
+    torch.testing.assert_close(x2, alone)                    # the same encoder, each document alone
+    torch.testing.assert_close(swapped, torch.cat([x2, x1, product, -difference], -1))
+    assert model(tokens, lengths).shape == (4, 2)
+    with pytest.raises(ValueError, match="x must have shape"):
+        model(tokens[:, 0], lengths[:, 0])
+
+
+def test_generated_and_stand_in_data_are_labelled(monkeypatch, tmp_path):
+    monkeypatch.setenv("FBSSM_DATA", str(tmp_path))
+    for task in lra.TASKS:
+        config = tiny(task, n_train=8, n_val=4, n_test=4, l_max=lra.config_for_task(task, "quick").l_max,
+                      offline={**lra.config_for_task(task, "quick").offline})
+        data = lra.load_task_data(config)
+        assert data.sizes() == {"train": 8, "val": 4, "test": 4}
+        assert "official files not found" in data.source
+        assert data.synthetic == (task not in ("listops", "pathfinder"))
+        assert (lra.STAND_IN in data.source) == data.synthetic
+        x = data.train[0]
+        assert x.shape[-1 if task not in ("image", "pathfinder", "pathx") else -2] == config.l_max
+    words = lra.clue_text(50, 40, seed=3)
+    for tokens, label in zip(words[0], words[2]):
+        text = bytes((tokens - 1).tolist()).decode()
+        assert (" good " in text) == (label == 0) and (" bad " in text) == (label == 1)
+    pairs, _, labels = lra.cited_pairs(200, 30, key_bytes=3, seed=1)
+    assert 0.3 < labels.float().mean() < 0.7
+
+
+def test_quick_run_records_curves_steps_and_learned_beta(tmp_path):
+    config = tiny("listops", n_train=64, n_val=16, n_test=16, seeds=(0, 1), data="offline",
+                  train=replace(lra.config_for_task("listops", "quick").train, epochs=2, batch_size=16))
+    results = lra.run(config, out=tmp_path, progress=False)
+    stored = json.loads((tmp_path / "lra-listops-quick.json").read_text())
+    assert stored["data"].startswith("generated ListOps") and stored["synthetic"] is False
+    assert [(r["setting"], r["seed"]) for r in stored["runs"]] == [("plain", 0), ("plain", 1),
+                                                                   ("tuned", 0), ("tuned", 1)]
+    for entry in stored["runs"]:
+        assert entry["steps"] == 8 and len(entry["epochs"]) == 2
+        assert 0 <= entry["test_accuracy"] <= 1 and len(entry["beta"]) == config.n_layers
+        assert all(len(b) == config.d_model for b in entry["beta"])
+    plain, tuned = lra.runs_of(results, "plain")[0], lra.runs_of(results, "tuned")[0]
+    assert all(b == 0 for layer in plain["beta"] for b in layer)        # fixed
+    assert any(b != 0 for layer in tuned["beta"] for b in layer)        # trained from 0
+    assert tuned["alpha"] == 3.0 and stored["settings"][1]["trainable_beta"] is True
+
+
+@pytest.mark.parametrize("task", lra.TASKS)
+def test_paper_scale_needs_the_official_files(task, tmp_path, monkeypatch):
+    monkeypatch.setenv("FBSSM_DATA", str(tmp_path))
+    with pytest.raises(DatasetNotFound):
+        lra.load_task_data(lra.config_for_task(task, "paper"))
+    with pytest.raises(ValueError, match="data must be 'lra' at the paper scale"):
+        lra.load_task_data(lra.config_for_task(task, "paper", data="auto"))
+
+
+def test_bad_task_names():
+    for bad in ("nope", "LISTOPS", ""):
+        with pytest.raises(ValueError, match="task"):
+            lra.config_for_task(bad)
+    with pytest.raises(ValueError, match="experiment"):
+        experiment("lra-nope")
+    with pytest.raises(SystemExit):
+        main(["run", "lra-nope"])
+    with pytest.raises(ValueError, match="data"):
+        lra.load_task_data(tiny("text", data="files"))
+
+
+def write_fixtures(root):
+    """Every LRA dataset in its official layout under root (= $FBSSM_DATA)."""
+    rows = [(MAX_2_9, 9), (NESTED, 2), ("( ( ( [SM 7 ) 5 ) ] )", 2)]
+    write_listops(root / "listops", {"train": rows, "val": rows[:2], "test": rows[1:]})
+    write_imdb(root / "imdb", per_class=2)
+    write_aan(root / "aan")
+    write_cifar(root / "cifar10")
+    write_pathfinder_images(root / "pathfinder", 32, n=20)
+    write_pathfinder_images(root / "pathfinder", 128, n=20)
+
+
+def test_cli_runs_every_task_on_the_official_formats(tmp_path, monkeypatch, capsys):
+    data = tmp_path / "data"
+    write_fixtures(data)
+    monkeypatch.setenv("FBSSM_DATA", str(data))
+    for task in lra.TASKS:
+        out = tmp_path / "out"
+        assert main(["run", f"lra-{task}", "--seed", "0", "--max-steps", "2", "--out", str(out),
+                     "--no-progress"]) == 0
+        stored = json.loads((out / f"lra-{task}-quick.json").read_text())
+        assert str(data) in stored["data"] and stored["synthetic"] is False
+        assert [(r["setting"], r["steps"]) for r in stored["runs"]] == [("plain", 2), ("tuned", 2)]
+        assert stored["config"]["train"]["max_steps"] == 2
+        assert f"data: {stored['data']}" in capsys.readouterr().err
+    assert main(["run", "lra-text", "--alpha", "2", "--beta", "0.5", "--seed", "3", "--max-steps", "1",
+                 "--out", str(out),
+                 "--no-progress"]) == 0
+    (entry,) = json.loads((out / "lra-text-quick.json").read_text())["runs"]
+    assert (entry["alpha"], entry["beta_init"], entry["trainable_beta"]) == (2.0, 0.5, True)
+    assert main(["list"]) == 0
+    listing = capsys.readouterr().out
+    assert all(f"lra-{task}: settings plain" in listing for task in lra.TASKS)
+
+
+def test_cli_says_when_it_used_a_stand_in(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FBSSM_DATA", str(tmp_path / "empty"))
+    monkeypatch.setitem(lra.QUICK, "text", replace(tiny("text"), n_train=16, n_val=8, n_test=8))
+    assert main(["run", "lra-text", "--seed", "0", "--max-steps", "1", "--out", str(tmp_path),
+                 "--no-progress"]) == 0
+    assert lra.STAND_IN in capsys.readouterr().err
+    stored = json.loads((tmp_path / "lra-text-quick.json").read_text())
+    assert stored["synthetic"] is True and lra.STAND_IN in stored["data"]
+
