@@ -4,6 +4,7 @@
     python -m fbssm run waves [--scale quick|paper] [--alpha A --beta B] [--seed S] [--device D]
                               [--out DIR] [--max-steps N]
     python -m fbssm run lra-listops --scale paper --device cuda --max-steps 20000
+    torchrun --nproc_per_node=8 -m fbssm run lra-image --scale paper [--precision bfloat16] [--accumulate K]
 """
 import argparse
 import json
@@ -12,7 +13,8 @@ from dataclasses import replace
 
 from . import experiments
 from ._checks import check_finite, check_length, check_positive
-from .device import SCALES
+from .device import SCALES, is_main_process
+from .train import PRECISIONS
 
 
 def parser():
@@ -35,6 +37,10 @@ def parser():
     run.add_argument("--max-steps", type=int, default=None,
                      help="stop every run after this many optimiser steps (the schedule shrinks to "
                           "match); the results record the steps run")
+    run.add_argument("--precision", choices=PRECISIONS, default=None,
+                     help="bfloat16: mixed precision (autocast; the SSM kernel and FFTs stay float32)")
+    run.add_argument("--accumulate", type=int, default=None,
+                     help="micro-batches per optimiser step (the global batch stays the config's)")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     return p
 
@@ -64,11 +70,15 @@ def main(argv=None):
     if args.max_steps is not None:
         config = replace(config, train=replace(config.train, max_steps=check_length("max_steps",
                                                                                     args.max_steps)))
+    for option in ("precision", "accumulate"):
+        if getattr(args, option) is not None:
+            config = replace(config, train=replace(config.train, **{option: getattr(args, option)}))
     results = module.run(config, settings=settings, device=args.device, out=args.out,
                          progress=not args.no_progress)
-    print(json.dumps({k: results[k] for k in ("experiment", "scale")}), f"→ {args.out}/", file=sys.stderr)
-    if "data" in results:
-        print(f"data: {results['data']}", file=sys.stderr)
+    if is_main_process():  # under torchrun every process holds the results; one reports them
+        print(json.dumps({k: results[k] for k in ("experiment", "scale")}), f"→ {args.out}/", file=sys.stderr)
+        if "data" in results:
+            print(f"data: {results['data']}", file=sys.stderr)
     return 0
 
 

@@ -1,6 +1,7 @@
 """Results files: what ran, on what, when — written by the CLI and read by the chapters."""
 import datetime
 import json
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -14,6 +15,7 @@ def hardware(device=None):
     """A short description of the machine: CPU/GPU name and memory, threads, torch version, and
     the number of training processes (world_size: 1, or torchrun's WORLD_SIZE)."""
     info = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpu": cpu_name(), "cpu_count": os.cpu_count(),
             "torch": torch.__version__, "threads": torch.get_num_threads(),
             "device": str(select_device(device)), "world_size": world_size()}
     if torch.cuda.is_available():
@@ -21,6 +23,17 @@ def hardware(device=None):
         info["gpu_count"] = torch.cuda.device_count()
         info["gpu_memory_gib"] = round(torch.cuda.get_device_properties(0).total_memory / 2 ** 30, 1)
     return info
+
+
+def cpu_name():
+    """The CPU's model name (Linux: /proc/cpuinfo), else what `platform` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def git_revision():

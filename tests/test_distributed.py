@@ -1,11 +1,13 @@
 """Data-parallel training on CPU (gloo on loopback): the same steps as one process, resume with
-another process count and output from process 0 only.
+another process count, output from process 0 only, and the CLI under torchrun.
 
 Every multi-process test starts two processes the way torchrun does (RANK, WORLD_SIZE, LOCAL_RANK,
 MASTER_ADDR/PORT in the environment), so `fbssm.train.train` joins the group on its own.
 """
+import json
 import os
 import socket
+import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +20,7 @@ import fbssm
 from fbssm.results import save_results
 from fbssm.train import TrainConfig, train
 
+ROOT = Path(__file__).resolve().parent.parent
 RTOL = 1e-5   # two processes vs one: the same arithmetic up to the order of float32 sums
 
 # 21 rows in batches of 8: the last batch of an epoch (5 rows) splits unevenly over two processes
@@ -198,3 +201,20 @@ def test_checkpoint_of_two_processes_resumes_in_one(two_processes, reference, tm
     assert resumed.step_loss == pytest.approx(expected.step_loss, rel=RTOL)
     assert torch.load(checkpoint, weights_only=False)["world_size"] == 1
 
+
+def test_cli_runs_under_torchrun(tmp_path):
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "FBSSM_PROGRESS": "text"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               "-m", "fbssm", "run", "denoising", "--scale", "quick", "--alpha", "1", "--beta", "0",
+               "--seed", "0", "--max-steps", "2", "--accumulate", "2", "--precision", "bfloat16",
+               "--out", str(tmp_path), "--no-progress"]
+    result = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    results = json.loads((tmp_path / "denoising-quick.json").read_text())
+    assert results["meta"]["hardware"]["world_size"] == 2
+    assert (results["config"]["train"]["accumulate"], results["config"]["train"]["precision"]) == (2, "bfloat16")
+    run = results["runs"][0]
+    assert run["epochs"][-1]["step"] == 2
+    assert (result.stdout + result.stderr).count(f"→ {tmp_path}/") == 1  # process 0 alone reports
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["denoising-quick-a1-b0-s0.pt"]
