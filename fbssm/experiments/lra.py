@@ -183,12 +183,12 @@ def _quick(task, l_max, n_train, n_test, epochs, batch, lr, offline=None, d_mode
 
 
 QUICK = {
-    "listops": _quick("listops", 64, 2_000, 400, 8, 32, 0.01, n_val=400,
+    "listops": _quick("listops", 64, 2_000, 400, 6, 32, 0.01, n_val=400,
                       offline=dict(max_depth=4, max_args=4, min_length=6, max_length=60)),
-    "text": _quick("text", 512, 400, 200, 2, 16, 0.01, offline=dict(clue_words=("good", "bad"))),
+    "text": _quick("text", 512, 400, 200, 2, 16, 0.01, n_val=200, offline=dict(clue_words=("good", "bad"))),
     "retrieval": _quick("retrieval", 256, 400, 200, 2, 16, 0.01, n_val=200, offline=dict(key_bytes=4)),
     "image": _quick("image", 1024, 800, 200, 2, 32, 0.01, n_val=200),
-    "pathfinder": _quick("pathfinder", 1024, 2_400, 300, 4, 32, 0.02, n_val=300, d_model=16, d_state=8,
+    "pathfinder": _quick("pathfinder", 1024, 2_400, 300, 4, 16, 0.01, n_val=300, d_model=16, d_state=8,
                          offline=dict(n_paths=2, segments=3)),
     "pathx": _quick("pathx", 16384, 64, 32, 1, 8, 0.01, d_model=16, n_layers=1, d_state=8, n_val=32,
                     offline=dict(n_paths=2, segments=8)),
@@ -318,45 +318,59 @@ def _narrow(split, vocab_size):
     return (inputs, *rest)
 
 
-def _official(config):
-    """The official files: (train, val, test, source). Raises DatasetNotFound when absent."""
-    task, n = config.task, lambda k: getattr(config, f"n_{k}")
-    if task == "listops":
-        train = load_listops(split="train", l_max=config.l_max, n=n("train"))
-        splits = [train] + [load_listops(split=s, l_max=config.l_max, vocab=train.vocab, n=n(s))
-                            for s in ("val", "test")]
-        if len(train.vocab) > LISTOPS_VOCAB_SIZE:
-            raise ValueError(f"the ListOps files have {len(train.vocab)} token kinds, more than the "
-                             f"model's {LISTOPS_VOCAB_SIZE}")
-        return (*map(_tokens, splits), splits[0].source)
-    if task == "text":  # LRA has no IMDB validation split: the test split serves as both
-        half = lambda k: None if n(k) is None else max(1, n(k) // 2)  # noqa: E731
-        train = load_imdb(split="train", l_max=config.l_max, n_per_class=half("train"))
-        test = load_imdb(split="test", l_max=config.l_max, n_per_class=half("test"))
-        return _tokens(train), _tokens(test), _tokens(test), train.source + "; validation = test split"
-    if task == "retrieval":
-        splits = [load_aan(split=s, l_max=config.l_max, n=n(s)) for s in ("train", "val", "test")]
-        return (*map(_tokens, splits), splits[0].source)
-    if task == "image":  # validation: the last n_val training images, held out
-        n_val = config.n_val or 0
-        total = None if n("train") is None else n("train") + n_val
-        train = load_cifar10(split="train", n=total)
-        test = load_cifar10(split="test", n=n("test"))
-        cut = len(train) - min(n_val, len(train) // 2)
-        inputs, labels = train.inputs, train.labels
-        val = (inputs[cut:], labels[cut:]) if cut < len(train) else _pixels(test)
-        return (inputs[:cut], labels[:cut]), val, _pixels(test), train.source + (
-            f"; validation = the last {len(train) - cut} training images" if cut < len(train)
-            else "; validation = test split")
-    resolution = 32 if task == "pathfinder" else 128
-    wanted = [n(k) for k in ("train", "val", "test")]
+def _official_listops(config):
+    train = load_listops(split="train", l_max=config.l_max, n=config.n_train)
+    if len(train.vocab) > LISTOPS_VOCAB_SIZE:
+        raise ValueError(f"the ListOps files have {len(train.vocab)} token kinds, more than the "
+                         f"model's {LISTOPS_VOCAB_SIZE}")
+    val, test = (load_listops(split=s, l_max=config.l_max, vocab=train.vocab, n=n)
+                 for s, n in (("val", config.n_val), ("test", config.n_test)))
+    return _tokens(train), _tokens(val), _tokens(test), train.source
+
+
+def _official_text(config):
+    """LRA has no IMDB validation split: the test split serves as both."""
+    train, test = (load_imdb(split=s, l_max=config.l_max, n_per_class=None if n is None else max(1, n // 2))
+                   for s, n in (("train", config.n_train), ("test", config.n_test)))
+    return _tokens(train), _tokens(test), _tokens(test), train.source + "; validation = test split"
+
+
+def _official_retrieval(config):
+    sizes = (("train", config.n_train), ("val", config.n_val), ("test", config.n_test))
+    train, val, test = (load_aan(split=s, l_max=config.l_max, n=n) for s, n in sizes)
+    return _tokens(train), _tokens(val), _tokens(test), train.source
+
+
+def _official_image(config):
+    """Validation: the last n_val training images (at most half of those read), held out."""
+    n_val = config.n_val or 0
+    train = load_cifar10(split="train", n=None if config.n_train is None else config.n_train + n_val)
+    test = _pixels(load_cifar10(split="test", n=config.n_test))
+    cut = len(train) - min(n_val, len(train) // 2)
+    if cut == len(train):
+        return _pixels(train), test, test, train.source + "; validation = test split"
+    inputs, labels = train.inputs, train.labels
+    return ((inputs[:cut], labels[:cut]), (inputs[cut:], labels[cut:]), test,
+            train.source + f"; validation = the last {len(train) - cut} training images")
+
+
+def _official_pathfinder(config):
+    """The loader's seeded 80/10/10 split of the first n_train + n_val + n_test pictures listed."""
+    wanted = (config.n_train, config.n_val, config.n_test)
     total = None if None in wanted else sum(wanted)
-    splits = [load_pathfinder(resolution=resolution, split=s, n=total) for s in ("train", "val", "test")]
-    return (*map(_pixels, splits), splits[0].source)
+    resolution = 32 if config.task == "pathfinder" else 128
+    train, val, test = (load_pathfinder(resolution=resolution, split=s, n=total)
+                        for s in ("train", "val", "test"))
+    return _pixels(train), _pixels(val), _pixels(test), train.source
+
+
+OFFICIAL = {"listops": _official_listops, "text": _official_text, "retrieval": _official_retrieval,
+            "image": _official_image, "pathfinder": _official_pathfinder, "pathx": _official_pathfinder}
 
 
 def _counts(config):
-    return [check_length(f"n_{k}", getattr(config, f"n_{k}") or 1) for k in ("train", "val", "test")]
+    """(n_train, n_val, n_test) of generated data or a stand-in: all three must be given."""
+    return [check_length(f"n_{k}", getattr(config, f"n_{k}")) for k in ("train", "val", "test")]
 
 
 def _cut(rows, counts):
@@ -461,7 +475,7 @@ def load_task_data(config):
     synthetic, note = False, ""
     if config.data != "offline":
         try:
-            *splits, source = _official(config)
+            *splits, source = OFFICIAL[config.task](config)
         except DatasetNotFound as error:
             if config.data == "lra":
                 raise
@@ -498,7 +512,9 @@ def majority_rate(labels):
 
 
 def _checkpoint(config, setting, seed, out):
-    return None if out is None else f"{out}/checkpoints/lra-{config.task}-{config.scale}-{setting.name}-s{seed}.pt"
+    if out is None:
+        return None
+    return f"{out}/checkpoints/lra-{config.task}-{config.scale}-{setting.name}-s{seed}.pt"
 
 
 def run_setting(config, setting, seed, data, device=None, checkpoint=None, progress=True):
