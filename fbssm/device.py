@@ -19,7 +19,8 @@ def distributed_environment():
 def select_device(device=None):
     """torch.device: the one asked for, else cuda, then mps, then cpu.
 
-    Under torchrun a CUDA device without an index is the process's own GPU, cuda:LOCAL_RANK.
+    Under torchrun a CUDA device without an index is the process's own GPU, cuda:LOCAL_RANK, which
+    also becomes the current CUDA device (so that tensors sent to "cuda" land there too).
     """
     if device in (None, "auto"):
         if torch.cuda.is_available():
@@ -32,6 +33,7 @@ def select_device(device=None):
     environment = distributed_environment()
     if device.type == "cuda" and device.index is None and environment is not None:
         device = torch.device("cuda", environment[2])
+        torch.cuda.set_device(device)
     return device
 
 
