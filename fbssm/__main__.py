@@ -60,11 +60,11 @@ def main(argv=None):
         return 0
     module = experiments.experiment(args.experiment)
     config = experiments.config_for(args.experiment, args.scale)
-    settings = module.SETTINGS
+    options = {}  # no --alpha/--beta: the module's own settings for this configuration
     if (args.alpha is None) != (args.beta is None):
         parser().error("give both --alpha and --beta, or neither")
     if args.alpha is not None:
-        settings = ((check_positive("alpha", args.alpha), check_finite("beta", args.beta)),)
+        options["settings"] = ((check_positive("alpha", args.alpha), check_finite("beta", args.beta)),)
     if args.seed:
         config = replace(config, seeds=tuple(args.seed))
     if args.max_steps is not None:
@@ -73,8 +73,8 @@ def main(argv=None):
     for option in ("precision", "accumulate"):
         if getattr(args, option) is not None:
             config = replace(config, train=replace(config.train, **{option: getattr(args, option)}))
-    results = module.run(config, settings=settings, device=args.device, out=args.out,
-                         progress=not args.no_progress)
+    results = module.run(config, device=args.device, out=args.out, progress=not args.no_progress,
+                         **options)
     if is_main_process():  # under torchrun every process holds the results; one reports them
         print(json.dumps({k: results[k] for k in ("experiment", "scale")}), f"→ {args.out}/", file=sys.stderr)
         if "data" in results:

@@ -169,3 +169,18 @@ def test_cli_runs_one_grid_point(cifar_root, tmp_path, monkeypatch, capsys):
     assert stored["dataset"] == "cifar10"
     assert main(["list"]) == 0
     assert "scifar" in capsys.readouterr().out
+
+
+def test_cli_without_alpha_runs_the_configurations_own_grid(monkeypatch, tmp_path):
+    seen = {}
+
+    def fake_run(config, device=None, out=None, progress=True, **options):
+        seen.update(options, config=config)
+        return {"experiment": "scifar", "scale": config.scale}
+
+    monkeypatch.setattr(scifar, "run", fake_run)
+    assert main(["run", "scifar", "--scale", "quick", "--out", str(tmp_path), "--no-progress"]) == 0
+    assert "settings" not in seen and seen["config"].grid == scifar.QUICK.grid
+    assert len(scifar.QUICK.grid) < len(scifar.SETTINGS)
+    main(["run", "scifar", "--alpha", "3", "--beta", "-0.5", "--out", str(tmp_path), "--no-progress"])
+    assert seen["settings"] == ((3.0, -0.5),)

