@@ -41,6 +41,8 @@ def parser():
                      help="bfloat16: mixed precision (autocast; the SSM kernel and FFTs stay float32)")
     run.add_argument("--accumulate", type=int, default=None,
                      help="micro-batches per optimiser step (the global batch stays the config's)")
+    run.add_argument("--checkpoint-every", type=int, default=None,
+                     help="also checkpoint every N optimiser steps (default: at the end of each epoch)")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     return p
 
@@ -70,6 +72,9 @@ def main(argv=None):
     if args.max_steps is not None:
         config = replace(config, train=replace(config.train, max_steps=check_length("max_steps",
                                                                                     args.max_steps)))
+    if args.checkpoint_every is not None:
+        config = replace(config, train=replace(config.train, checkpoint_every=check_length(
+            "checkpoint_every", args.checkpoint_every)))
     for option in ("precision", "accumulate"):
         if getattr(args, option) is not None:
             config = replace(config, train=replace(config.train, **{option: getattr(args, option)}))

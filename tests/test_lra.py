@@ -199,11 +199,13 @@ def test_cli_runs_every_task_on_the_official_formats(tmp_path, monkeypatch, caps
         assert str(data) in stored["data"] and stored["synthetic"] is False
         assert [(r["setting"], r["steps"]) for r in stored["runs"]] == [("plain", 2), ("tuned", 2)]
         assert stored["config"]["train"]["max_steps"] == 2
+        assert stored["config"]["train"]["checkpoint_every"] == 0
         assert f"data: {stored['data']}" in capsys.readouterr().err
     assert main(["run", "lra-text", "--alpha", "2", "--beta", "0.5", "--seed", "3", "--max-steps", "1",
-                 "--out", str(out),
-                 "--no-progress"]) == 0
-    (entry,) = json.loads((out / "lra-text-quick.json").read_text())["runs"]
+                 "--checkpoint-every", "1", "--out", str(out), "--no-progress"]) == 0
+    stored = json.loads((out / "lra-text-quick.json").read_text())
+    assert stored["config"]["train"]["checkpoint_every"] == 1
+    (entry,) = stored["runs"]
     assert (entry["alpha"], entry["beta_init"], entry["trainable_beta"]) == (2.0, 0.5, True)
     assert main(["list"]) == 0
     listing = capsys.readouterr().out
