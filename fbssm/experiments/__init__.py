@@ -23,6 +23,7 @@ EXPERIMENTS = {
     "lra-image": "lra",
     "lra-pathfinder": "lra",
     "lra-pathx": "lra",
+    "moving-mnist": "moving_mnist",
 }
 
 
