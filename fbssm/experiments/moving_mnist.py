@@ -27,7 +27,8 @@ Shrinking (QUICK): frames 32 × 32 with 14-px digits at 8 and 0.8 px/frame — e
 so the fast digit still hits a wall every two to three frames along an axis — and a small model
 trained for 500 steps. PAPER: the paper's 64 × 64 frames, 28-px digits, 16 and 1.6 px/frame. The
 paper does not give its ConvS5 configuration; both scales' models and training are choices, with
-the same mode geometry (N = 4, Δ range) so that they test the same thing.
+the same mode geometry (N = 4, Δ range) so that they test the same thing. The videos are generated
+once and held in memory as float32 (PAPER: 5,000 × 40 frames of 64 × 64 × 3, about 10 GB).
 """
 import time
 from dataclasses import asdict, dataclass, replace
@@ -87,7 +88,7 @@ QUICK = MovingMNISTConfig(scale="quick", size=32, digit_size=14, speeds=(8.0, 0.
                           seeds=(0, 1), threads=1,
                           train=TrainConfig(epochs=10, batch_size=16, lr=1e-2, ssm_lr=1e-3, warmup_steps=20))
 PAPER = MovingMNISTConfig(scale="paper", size=64, digit_size=28, speeds=(16.0, 1.6), length=40, context=20,
-                          n_train=10_000, n_test=1_000, patch=8, d_hidden=128, d_latent=128, d_state=4,
+                          n_train=5_000, n_test=1_000, patch=8, d_hidden=128, d_latent=128, d_state=4,
                           n_layers=4, seeds=(0, 1, 2),
                           train=TrainConfig(epochs=50, batch_size=16, lr=1e-3, ssm_lr=1e-3, weight_decay=0.01,
                                             warmup_steps=1000, grad_clip=1.0))
