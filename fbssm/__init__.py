@@ -12,6 +12,8 @@ from .sobolev import NORMALIZATIONS, filter_frequencies, normalized_frequency, s
 from .layers import S4D, ResidualBlock, SequenceModel
 from .optim import param_groups
 from .device import SCALES, current_scale, select_device
+from .metrics import frame_metrics, ssim
+from .video import ConvSSM, rollout
 
 __version__ = "0.1.0"
 
@@ -24,4 +26,5 @@ __all__ = [
     "NORMALIZATIONS", "filter_frequencies", "normalized_frequency", "sobolev_weight", "sobolev_gain",
     "S4D", "ResidualBlock", "SequenceModel", "param_groups",
     "SCALES", "current_scale", "select_device",
+    "ssim", "frame_metrics", "ConvSSM", "rollout",
 ]

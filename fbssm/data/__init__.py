@@ -10,6 +10,7 @@ from .cifar import load_cifar10, luma, read_cifar_batch
 from .pathfinder import load_pathfinder, read_pathfinder_metadata
 from .pathfinder_generator import PathfinderImages, generate_pathfinder
 from .mnist import Digits, load_mnist, mnist_offline, read_idx, read_mnist
+from .moving_mnist import MovingDigits, bounce, coloured_moving_mnist, load_moving_mnist
 
 __all__ = ["DatasetNotFound"]
 __all__ += [
@@ -20,4 +21,5 @@ __all__ += [
     "load_cifar10", "read_cifar_batch", "luma",
     "load_pathfinder", "read_pathfinder_metadata", "generate_pathfinder", "PathfinderImages",
     "load_mnist", "read_mnist", "mnist_offline", "read_idx", "Digits",
+    "coloured_moving_mnist", "bounce", "load_moving_mnist", "MovingDigits",
 ]
