@@ -24,6 +24,10 @@ class S4D(nn.Module):
     dt_min, dt_max: Δ per channel, log-uniform at init. shared_eigenvalues: one set of a_j for
     all channels (Δ and C stay per channel). train_A / train_dt=False freeze them.
     skip=False drops the skip term D·u (D is then a zero buffer, not a parameter).
+    causal_filter=True applies W_β to the kernel and keeps its lags 0..L−1 before convolving:
+    W_β is real and even in frequency (zero phase), so applied to the product W_β·K̂·û, as in the
+    paper's code, it gives every output a small share of later inputs when β ≠ 0 — harmless for a
+    classifier, not for next-step prediction. Not for bidirectional layers.
     """
 
     SSM_PARAMETERS = ("log_dt", "log_A_real", "A_imag")
@@ -31,7 +35,7 @@ class S4D(nn.Module):
     def __init__(self, d_model, d_state=64, init="lin", alpha=1.0, beta=0.0, trainable_beta=False,
                  dt_min=1e-3, dt_max=1e-1, bidirectional=False, dropout=0.0, method="zoh",
                  filter_normalization="cycles", filter_scale=1.0, shared_eigenvalues=False,
-                 train_A=True, train_dt=True, glu=True, skip=True):
+                 train_A=True, train_dt=True, glu=True, skip=True, causal_filter=False):
         super().__init__()
         self.d_model = check_length("d_model", d_model)
         self.d_state = check_length("d_state", d_state)
@@ -44,6 +48,9 @@ class S4D(nn.Module):
                                                  NORMALIZATIONS)
         self.filter_scale = check_positive("filter_scale", filter_scale)
         self.bidirectional = bidirectional
+        if causal_filter and bidirectional:
+            raise ValueError("causal_filter=True needs a causal (bidirectional=False) layer")
+        self.causal_filter = causal_filter
 
         A = self._initial_eigenvalues(init, alpha)
         rows = 1 if shared_eigenvalues else self.d_model
@@ -119,9 +126,13 @@ class S4D(nn.Module):
                 k = F.pad(k[0], (0, L)) + F.pad(k[1].flip(-1), (L, 0))
             else:
                 k = k[0]
+            weight = self.filter_weight(2 * L)
+            if self.causal_filter and weight is not None:
+                k = torch.fft.irfft(torch.fft.rfft(k, n=2 * L) * weight, n=2 * L)[..., :L]
+                weight = None
             x = u.transpose(1, 2)
             x = x.to(torch.promote_types(x.dtype, torch.float32))
-            y = fft_convolution(x, k, self.filter_weight(2 * L)) + x * self.D.unsqueeze(-1)
+            y = fft_convolution(x, k, weight) + x * self.D.unsqueeze(-1)
         return y.transpose(1, 2)
 
     def forward(self, u):

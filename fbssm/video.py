@@ -67,7 +67,8 @@ class ConvSSM(nn.Module):
     each tile to d_hidden features and mixes neighbouring tiles into a d_latent-channel grid of
     (size/patch)²; n_layers `ConvSSMBlock`s; the decoder mixes neighbours again and maps every
     position back to its tile, and a sigmoid gives pixel values. Extra keyword arguments go to every
-    S4D layer (alpha, beta, dt_min, dt_max, init, trainable_beta, filter_normalization, ...).
+    S4D layer (alpha, beta, dt_min, dt_max, init, trainable_beta, filter_normalization, ...); the
+    Sobolev filter is made causal (S4D's causal_filter=True) unless causal_filter=False is given.
     Output t is the prediction of frame t + 1.
     """
 
@@ -83,6 +84,7 @@ class ConvSSM(nn.Module):
         # pixel (un)shuffle + 1×1 convolution = a convolution with kernel = stride = patch, faster
         self.encoder = nn.Sequential(nn.PixelUnshuffle(patch), nn.Conv2d(tile, d_hidden, 1), nn.GELU(),
                                      nn.Conv2d(d_hidden, d_latent, 3, padding=1))
+        s4d_options.setdefault("causal_filter", True)
         self.blocks = nn.ModuleList(ConvSSMBlock(d_latent, d_state, **s4d_options)
                                     for _ in range(check_length("n_layers", n_layers)))
         self.decoder = nn.Sequential(nn.GroupNorm(1, d_latent), nn.Conv2d(d_latent, d_hidden, 3, padding=1),

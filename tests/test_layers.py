@@ -44,6 +44,24 @@ def test_causal_and_bidirectional():
     assert (both(u)[:, :30] - both(future)[:, :30]).abs().max() > 1e-4
 
 
+def test_causal_filter_keeps_a_filtered_layer_causal():
+    torch.manual_seed(0)
+    u = torch.randn(1, 40, 4)
+    future = u.clone()
+    future[:, 30:] += 1.0
+    product = fbssm.S4D(4, 8, alpha=5.0, beta=1.0, trainable_beta=True)  # W_β on W_β·K̂·û
+    kernel = fbssm.S4D(4, 8, alpha=5.0, beta=1.0, trainable_beta=True, causal_filter=True)
+    kernel.load_state_dict(product.state_dict())
+    assert (product(u)[:, :30] - product(future)[:, :30]).abs().max() > 1e-5
+    torch.testing.assert_close(kernel(u)[:, :30], kernel(future)[:, :30])
+    # same filter on the causal part: W_β·K̂ cut to lags ≥ 0 differs from W_β·K̂ only by the leak
+    assert (kernel(u) - product(u)).abs().max() < 0.1 * product(u).abs().max()
+    kernel(u).square().sum().backward()
+    assert kernel.beta.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="causal_filter"):
+        fbssm.S4D(4, 8, bidirectional=True, causal_filter=True)
+
+
 def test_frozen_and_shared_eigenvalues():
     layer = fbssm.S4D(6, 4, shared_eigenvalues=True, train_A=False, train_dt=False)
     names = {n for n, _ in layer.named_parameters()}

@@ -19,9 +19,11 @@ rad/frame, and the median channel's (Δ = 10⁻²) below 0.1: the band of the sl
 the fast digit was one frame ago from two frames ago takes a kernel that changes from one lag to
 the next, i.e. modes at high ω. TUNED = (α = 10, β = 0) moves every mode up tenfold, the median
 channel's top mode to 0.94 rad/frame and the widest channels' past Nyquist.
-β stays 0: the Sobolev filter (1 + |f|)^β is a real, even weight on the spectrum, a zero-phase
-filter whose impulse response reaches to negative lags, so with β ≠ 0 an output sees later frames
-and teacher forcing would no longer be next-frame prediction.
+β stays 0 in TUNED. The Sobolev filter (1 + |f|)^β is a real, even weight on the spectrum, a
+zero-phase filter whose impulse response reaches to negative lags: applied to the product, as in
+the paper's code, an output would see later frames and teacher forcing would no longer be
+next-frame prediction. ConvSSM applies it to the kernel instead (S4D's causal_filter=True), so
+β ≠ 0 settings run causally (`--alpha 10 --beta 1`); the chapter does not measure them.
 
 Shrinking (QUICK): frames 32 × 32 with 14-px digits at 8 and 0.8 px/frame — every length halved,
 so the fast digit still hits a wall every two to three frames along an axis — and a small model
