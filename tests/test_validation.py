@@ -71,3 +71,15 @@ def test_scale_switch(monkeypatch):
     monkeypatch.setenv("FBSSM_SCALE", "huge")
     with pytest.raises(ValueError, match="FBSSM_SCALE"):
         fbssm.current_scale()
+
+
+def test_cpu_threads_restores_the_setting_and_rejects_bad_counts():
+    import torch
+    from fbssm.device import cpu_threads
+    before = torch.get_num_threads()
+    with cpu_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads"):
+        with cpu_threads(0):
+            pass

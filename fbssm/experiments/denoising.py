@@ -20,7 +20,6 @@ Shrinking (QUICK): keep the paper's relations for a smaller width W and n modes 
 61/64 of the way to Nyquist, Δ = 1/(W·(n − 1)) so the default modes' top edge (n − 1)πΔ is at
 π/W, the filter's bin scale 1/Δ (the paper's 10⁴ = 1/Δ), the flip α = 2/(W·Δ).
 """
-import contextlib
 import math
 import time
 from dataclasses import asdict, dataclass, replace
@@ -28,6 +27,7 @@ from dataclasses import asdict, dataclass, replace
 import torch
 import torch.nn as nn
 
+from ._sweep import sweep
 from .._checks import check_choice, check_length, check_positive
 from ..data.celeba import load_faces
 from ..data.stripes import DIRECTIONS, noise_frequency, stripe_kappa, stripe_pattern, stripe_strengths
@@ -220,35 +220,14 @@ def load_data(config):
     return load_faces(config.n_train, config.n_test, config.shape, config.data, crop=config.crop)
 
 
-@contextlib.contextmanager
-def _cpu_threads(threads):
-    """Use `threads` CPU threads inside the block. The quick runs' FFTs are small: one thread is as
-    fast as two on an idle machine, and far faster when other processes compete for the cores."""
-    before = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(check_length("threads", threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def run(config=QUICK, settings=SETTINGS, device=None, out=None, progress=True, data=None):
     """Every (α, β) setting × seed of `config`; results dict, also saved as JSON in `out`.
 
     α may be "flip" (config.flip_alpha). data: (train, test, source) to reuse loaded faces.
     """
     train_images, test_images, source = data if data is not None else load_data(config)
-    runs = []
-    with _cpu_threads(config.threads):
-        for alpha, beta in settings:
-            for seed in config.seeds:
-                checkpoint = None
-                if out is not None:
-                    tag = "flip" if alpha == FLIP else f"{alpha:g}"
-                    checkpoint = f"{out}/checkpoints/denoising-{config.scale}-a{tag}-b{beta:g}-s{seed}.pt"
-                runs.append(run_setting(config, alpha, beta, seed, (train_images, test_images), device,
-                                        checkpoint, progress))
+    runs = sweep("denoising", config, settings, lambda alpha, beta, seed, checkpoint: run_setting(
+        config, alpha, beta, seed, (train_images, test_images), device, checkpoint, progress), out)
     results = {"experiment": "denoising", "scale": config.scale, "config": asdict(config),
                "data": source, "kappa": config.kappa,
                "frequencies": {d: noise_frequency(d, config.width, config.kappa) for d in DIRECTIONS},

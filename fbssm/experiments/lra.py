@@ -39,11 +39,10 @@ from ..data import (DatasetNotFound, generate_listops, generate_pathfinder, load
                     load_imdb, load_listops, load_mnist, load_pathfinder)
 from ..data.listops import encode_listops, listops_vocab, tokenize_listops
 from ..data.sequences import BYTE_VOCAB_SIZE
-from ..device import current_scale, select_device
+from ..device import cpu_threads, current_scale, select_device
 from ..layers import S4D, SequenceModel
 from ..results import load_results, run_metadata, save_results
 from ..train import TrainConfig, train
-from .denoising import _cpu_threads
 
 TASKS = ("listops", "text", "retrieval", "image", "pathfinder", "pathx")
 N_CLASSES = {"listops": 10, "text": 2, "retrieval": 2, "image": 10, "pathfinder": 2, "pathx": 2}
@@ -548,7 +547,7 @@ def run(config, settings=None, device=None, out=None, progress=True, data=None):
     settings = tuple(as_setting(s) for s in (SETTINGS if settings is None else settings))
     data = load_task_data(config) if data is None else data
     runs = []
-    with _cpu_threads(config.threads):
+    with cpu_threads(config.threads):
         for setting in settings:
             for seed in config.seeds:
                 runs.append(run_setting(config, setting, seed, data, device,

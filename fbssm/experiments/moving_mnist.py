@@ -46,7 +46,7 @@ from ..metrics import frame_metrics
 from ..results import run_metadata, save_results
 from ..train import TrainConfig, train
 from ..video import ConvSSM, rollout
-from .denoising import _cpu_threads
+from ._sweep import sweep
 
 DEFAULT = (1.0, 0.0)
 TUNED_ALPHA, TUNED_BETA = 10.0, 0.0
@@ -184,18 +184,15 @@ def run(config=QUICK, settings=SETTINGS, device=None, out=None, progress=True, d
     keyed by (α, β, seed).
     """
     train_videos, test_videos = data if data is not None else load_data(config)
-    runs = []
-    with _cpu_threads(config.threads):
-        for alpha, beta in settings:
-            for seed in config.seeds:
-                checkpoint = None
-                if out is not None:
-                    checkpoint = f"{out}/checkpoints/moving-mnist-{config.scale}-a{alpha:g}-b{beta:g}-s{seed}.pt"
-                entry, model = run_setting(config, alpha, beta, seed, (train_videos, test_videos), device,
-                                           checkpoint, progress)
-                runs.append(entry)
-                if models is not None:
-                    models[(alpha, beta, seed)] = model
+
+    def run_one(alpha, beta, seed, checkpoint):
+        entry, model = run_setting(config, alpha, beta, seed, (train_videos, test_videos), device,
+                                   checkpoint, progress)
+        if models is not None:
+            models[(alpha, beta, seed)] = model
+        return entry
+
+    runs = sweep("moving-mnist", config, settings, run_one, out)
     results = {"experiment": "moving-mnist", "scale": config.scale, "config": asdict(config),
                "data": train_videos.source, "test_data": test_videos.source,
                "baselines": baselines(test_videos.frames, config), "runs": runs, "meta": run_metadata(device)}

@@ -43,7 +43,7 @@ from ..data import DatasetNotFound, load_cifar10, load_mnist
 from ..layers import SequenceModel
 from ..results import run_metadata, save_results
 from ..train import TrainConfig, train
-from .denoising import _cpu_threads
+from ._sweep import sweep
 from .lra import accuracy, loss_fn
 
 N_CLASSES = 10
@@ -178,15 +178,8 @@ def run(config=QUICK, settings=None, device=None, out=None, progress=True, data=
     if not settings:
         raise ValueError("settings must hold at least one (alpha, beta) pair")
     train_split, test_split, source, dataset = data if data is not None else load_data(config)
-    runs = []
-    with _cpu_threads(config.threads):
-        for alpha, beta in settings:
-            for seed in config.seeds:
-                checkpoint = None
-                if out is not None:
-                    checkpoint = f"{out}/checkpoints/scifar-{config.scale}-a{alpha:g}-b{beta:g}-s{seed}.pt"
-                runs.append(run_setting(config, alpha, beta, seed, (train_split, test_split), device,
-                                        checkpoint, progress))
+    runs = sweep("scifar", config, settings, lambda alpha, beta, seed, checkpoint: run_setting(
+        config, alpha, beta, seed, (train_split, test_split), device, checkpoint, progress), out)
     results = {"experiment": "scifar", "scale": config.scale, "config": asdict(config),
                "data": source, "dataset": dataset, "length": int(train_split[0].shape[1]),
                "image_width": IMAGE_WIDTH[dataset], "chance": 1 / N_CLASSES,
