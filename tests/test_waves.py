@@ -90,3 +90,58 @@ def test_fast_backward_equals_the_plain_composition(alpha, beta):
     for name, g in plain.items():
         torch.testing.assert_close(fast[name], g, rtol=1e-3, atol=1e-3 * g.abs().max().item(),
                                    msg=lambda m: f"{name}: {m}")
+
+
+def test_imag_rate_follows_alpha():
+    from dataclasses import replace
+    config = replace(waves.QUICK, imag_lr_per_alpha=0.2, imag_lr_max=2.0)
+    assert config.train_config(1.0, seed=3).imag_lr == pytest.approx(0.2)
+    assert config.train_config(0.01, seed=3).imag_lr == pytest.approx(0.002)
+    assert config.train_config(100.0, seed=3).imag_lr == pytest.approx(2.0)  # capped
+    assert config.train_config(10.0, seed=3).seed == 3
+    assert replace(config, imag_lr_per_alpha=None).train_config(10.0, 0).imag_lr is None
+    assert waves.PAPER.imag_lr(10.0) is None       # the paper: one rate for every parameter
+    with pytest.raises(ValueError, match="imag_lr_per_alpha"):
+        replace(config, imag_lr_per_alpha=-1.0)
+    with pytest.raises(ValueError, match="imag_lr_max"):
+        replace(config, imag_lr_max=0.0)
+    with pytest.raises(ValueError, match="not both"):
+        replace(config, train=replace(config.train, imag_lr=0.5))
+
+
+@pytest.mark.parametrize("alpha", [1.0, 10.0])
+def test_first_adam_step_moves_modes_by_their_rate(alpha):
+    # Adam's first step is lr·g/(|g| + ε): a mode moves by its rate whatever the gradient's size
+    # (while |g| ≫ ε), so a rate proportional to α gives every α the same relative step
+    from dataclasses import replace
+    tiny = replace(waves.QUICK, length=601, frequencies=(1, 16, 64), n_train=8, imag_lr_per_alpha=0.2,
+                   imag_lr_max=None, train=replace(waves.QUICK.train, epochs=1, batch_size=8))
+    data = waves_dataset(8, 601, (1, 16, 64), "grid", seed=1), waves_dataset(4, 601, (1, 16, 64), "random")
+    run = waves.run_setting(tiny, alpha, 0.0, seed=0, data=data, progress=False)
+    y = torch.tensor(run["eigenvalue_imag"])                        # (logs, H, modes)
+    assert y.shape == (2, tiny.channels, tiny.modes) and run["imag_lr"] == pytest.approx(0.2 * alpha)
+    step = (y[1] - y[0]).abs() / (0.2 * alpha)
+    assert (step <= 1 + 1e-4).all()               # never more than the rate,
+    assert step.max() > 0.999                     # the full rate where |g| is far above Adam's ε = 1e-8
+
+
+@pytest.mark.parametrize("beta", [0.0, 1.0])
+def test_wave_gains_match_the_closed_form_response(beta):
+    # strongly damped modes: the kernel of length L is the whole impulse response, so the FFT of the
+    # model's kernel at the wave's bin equals the closed-form H(e^{iω}) of the discretised system
+    from dataclasses import replace
+    from fbssm import discrete_transfer_function
+    config = replace(waves.QUICK, length=1001, frequencies=(1, 16, 256))
+    torch.manual_seed(0)
+    model = waves.WavesModel(config, 10.0, beta)
+    with torch.no_grad():
+        model.ssm.log_A_real.fill_(math.log(20.0))
+    dt = waves_step(1001)
+    omega = torch.tensor(config.frequencies, dtype=torch.float64) * dt
+    C = torch.view_as_complex(model.ssm.C.detach())[0].to(torch.complex128)
+    kernel_part = discrete_transfer_function(model.ssm.A.detach().to(torch.complex128), C, dt, omega)
+    gain = (1 + omega / dt / config.filter_scale) ** beta
+    expected = (model.encoder.weight[:, :1].double() * (gain * kernel_part + model.ssm.D[:, None].double())).abs()
+    gains = model.wave_gains(1001, config.frequencies)
+    assert gains.shape == (config.channels, 3)
+    torch.testing.assert_close(gains.double(), expected.detach(), rtol=2e-3, atol=1e-5)

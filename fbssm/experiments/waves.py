@@ -4,6 +4,12 @@ ones; α and β strengthen, weaken or reverse that.
 
 Model: Linear(1→H) → S4D (H channels, n complex modes, Δ fixed, y_j = π(1.3 + j)·α trainable,
 filter (1 + |s|/10⁴)^β) → GELU → Linear(H→n_waves) → mean over time. MSE on the amplitudes.
+
+Adam moves a parameter by about its learning rate per step, whatever the gradient's size (while
+it is well above Adam's ε), and the y_j are O(α): at one learning rate for every parameter, the modes of a large α cannot travel
+the distance to a wave in a short run. `imag_lr_per_alpha` gives Im(a_j) the rate
+min(imag_lr_per_alpha · α, imag_lr_max): the same relative step at every α (as if y_j = α·θ_j
+were trained through θ_j), up to a largest step.
 """
 import math
 import time
@@ -14,6 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..data.waves import waves_dataset, waves_step
+from .._checks import check_positive
 from ..layers import S4D
 from ..results import run_metadata, save_results
 from ..train import TrainConfig, train
@@ -33,12 +40,36 @@ class WavesConfig:
     filter_scale: float = 1e4        # (1 + |s|/filter_scale)^β, s angular frequency
     train: TrainConfig = TrainConfig()
     seeds: tuple = (0,)
+    imag_lr_per_alpha: float | None = None  # Im(a_j)'s rate: this × α (None: train's rates) ...
+    imag_lr_max: float | None = None        # ... but at most this (None: no cap)
+
+    def __post_init__(self):
+        if self.imag_lr_max is not None:
+            check_positive("imag_lr_max", self.imag_lr_max)
+        if self.imag_lr_per_alpha is not None:
+            check_positive("imag_lr_per_alpha", self.imag_lr_per_alpha)
+            if self.train.imag_lr is not None:
+                raise ValueError("give imag_lr_per_alpha or train.imag_lr, not both")
+
+    def imag_lr(self, alpha):
+        """Im(a_j)'s learning rate at this α: min(imag_lr_per_alpha·α, imag_lr_max), else train.imag_lr."""
+        if self.imag_lr_per_alpha is None:
+            return self.train.imag_lr
+        return min(self.imag_lr_per_alpha * alpha, self.imag_lr_max or math.inf)
+
+    def train_config(self, alpha, seed):
+        """The TrainConfig of one run: the seed, and Im(a_j)'s rate for this α."""
+        return replace(self.train, seed=seed, imag_lr=self.imag_lr(alpha),
+                       log_eigenvalues_every=self.train.log_eigenvalues_every or 20)
 
 
+# The paper: AdamW 1e-3 for every parameter, Im(a_j) included. The quick scale takes 15× fewer
+# steps at a larger rate, and lets Im(a_j) move at min(0.2·α, 2) per step (Chapter 5 says why).
 PAPER = WavesConfig(scale="paper", length=62_832, n_train=10_000, n_test=1_000,
                     train=TrainConfig(epochs=100, batch_size=64, lr=1e-3))
 QUICK = WavesConfig(scale="quick", length=10_125, n_train=2_800, n_test=500,
-                    train=TrainConfig(epochs=6, batch_size=16, lr=3e-2))
+                    train=TrainConfig(epochs=6, batch_size=16, lr=3e-2, log_eigenvalues_every=50),
+                    imag_lr_per_alpha=0.2, imag_lr_max=2.0)
 
 
 def initial_eigenvalues(modes, alpha):
@@ -68,19 +99,34 @@ class WavesModel(nn.Module):
         library's layers) in value and gradient, which the tests check.
         """
         L = u.shape[1]
-        w, b = self.encoder.weight[:, 0], self.encoder.bias
-        D = self.ssm.D
-        k = self.ssm.kernel(L)[0]                                        # (H, L)
-        spectrum = torch.fft.rfft(k, n=2 * L)
-        weight = self.ssm.filter_weight(2 * L)
-        if weight is not None:
-            spectrum = spectrum * weight
+        b, D = self.encoder.bias, self.ssm.D
+        spectrum = self.filtered_spectrum(L)
         ones = torch.fft.irfft(spectrum * torch.fft.rfft(torch.ones(L, device=u.device), n=2 * L),
                                n=2 * L)[..., :L]                         # K_h ∗ 1 (filtered)
         offset = b.unsqueeze(-1) * (ones + D.unsqueeze(-1))             # (H, L)
-        transfer = w.unsqueeze(-1) * (spectrum + D.unsqueeze(-1))       # (H, F)
         data = torch.fft.rfft(u[..., 0], n=2 * L)                        # (B, F), no gradient
-        return self.decoder(_MeanGeluConvolution.apply(data.detach(), transfer, offset))
+        return self.decoder(_MeanGeluConvolution.apply(data.detach(), self.transfer(spectrum), offset))
+
+    def filtered_spectrum(self, L):
+        """W_β·K̂_h on the rfft grid of the padded length 2L, (H, L + 1)."""
+        spectrum = torch.fft.rfft(self.ssm.kernel(L)[0], n=2 * L)
+        weight = self.ssm.filter_weight(2 * L)
+        return spectrum if weight is None else spectrum * weight
+
+    def transfer(self, spectrum):
+        """T_h = w_h·(W_β·K̂_h + D_h): what channel h's pre-activation does to the input u."""
+        w, D = self.encoder.weight[:, 0], self.ssm.D
+        return w.unsqueeze(-1) * (spectrum + D.unsqueeze(-1))
+
+    def wave_gains(self, length, frequencies):
+        """|T_h(f_k)|, (H, n_waves): the gain of each channel on each wave, as the model applies it.
+
+        On a 2π window of `length` samples, wave f sits on bin 2f of the padded FFT (ω = f·Δ).
+        Where two waves get the same gain in every channel, the channels cannot tell them apart.
+        """
+        with torch.no_grad():
+            T = self.transfer(self.filtered_spectrum(length))
+        return T[:, [2 * f for f in frequencies]].abs().cpu()
 
     def forward_reference(self, u):
         return self.decoder(self.ssm(self.encoder(u))).mean(1)
@@ -138,20 +184,22 @@ def per_wave_error(model, u, amplitudes, batch_size=100):
 
 
 def run_setting(config, alpha, beta, seed, data, device=None, checkpoint=None, progress=True):
-    """Train one (α, β, seed); returns its per-wave errors, history and eigenvalue log."""
+    """Train one (α, β, seed); returns its per-wave errors, history, eigenvalue log and wave gains."""
     train_data, (u_test, a_test) = data
     torch.manual_seed(seed)
     model = WavesModel(config, alpha, beta)
-    train_config = replace(config.train, seed=seed,
-                           log_eigenvalues_every=config.train.log_eigenvalues_every or 20)
+    train_config = config.train_config(alpha, seed)
     start = time.time()
     history = train(model, train_data, _mse, train_config, device=device, checkpoint=checkpoint,
                     progress=progress)
     steps, A = history.eigenvalue_log()
     return {"alpha": alpha, "beta": beta, "seed": seed, "seconds": round(time.time() - start, 1),
+            "imag_lr": train_config.imag_lr,
             "per_wave_mse": per_wave_error(model.eval(), u_test, a_test).tolist(),
             "epochs": history.epochs, "eigenvalue_steps": steps.tolist(),
-            "eigenvalue_imag": A.imag[:, 0].tolist()}  # (logs, modes): one channel's y_j
+            "eigenvalue_imag": A.imag.double().round(decimals=3).tolist(),  # (logs, H, modes): y_j
+            "final_real": A[-1].real.double().round(decimals=4).tolist(),   # (H, modes): x_j at the end
+            "wave_gains": model.wave_gains(config.length, config.frequencies).tolist()}  # (H, waves)
 
 
 def run(config=QUICK, settings=SETTINGS, device=None, out=None, progress=True):
