@@ -100,12 +100,16 @@ class WavesModel(nn.Module):
         """
         L = u.shape[1]
         b, D = self.encoder.bias, self.ssm.D
-        spectrum = self.filtered_spectrum(L)
-        ones = torch.fft.irfft(spectrum * torch.fft.rfft(torch.ones(L, device=u.device), n=2 * L),
-                               n=2 * L)[..., :L]                         # K_h ∗ 1 (filtered)
-        offset = b.unsqueeze(-1) * (ones + D.unsqueeze(-1))             # (H, L)
-        data = torch.fft.rfft(u[..., 0], n=2 * L)                        # (B, F), no gradient
-        return self.decoder(_MeanGeluConvolution.apply(data.detach(), self.transfer(spectrum), offset))
+        # Under mixed precision the kernel and every FFT stay float32, as in S4D.lti.
+        device_type = u.device.type if torch.amp.is_autocast_available(u.device.type) else "cpu"
+        with torch.autocast(device_type, enabled=False):
+            spectrum = self.filtered_spectrum(L)
+            ones = torch.fft.irfft(spectrum * torch.fft.rfft(torch.ones(L, device=u.device), n=2 * L),
+                                   n=2 * L)[..., :L]                     # K_h ∗ 1 (filtered)
+            offset = b.float().unsqueeze(-1) * (ones + D.float().unsqueeze(-1))  # (H, L)
+            data = torch.fft.rfft(u[..., 0].float(), n=2 * L)            # (B, F), no gradient
+            pooled = _MeanGeluConvolution.apply(data.detach(), self.transfer(spectrum), offset)
+        return self.decoder(pooled)
 
     def filtered_spectrum(self, L):
         """W_β·K̂_h on the rfft grid of the padded length 2L, (H, L + 1)."""
