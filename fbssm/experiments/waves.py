@@ -6,10 +6,10 @@ Model: Linear(1→H) → S4D (H channels, n complex modes, Δ fixed, y_j = π(1.
 filter (1 + |s|/10⁴)^β) → GELU → Linear(H→n_waves) → mean over time. MSE on the amplitudes.
 
 Adam moves a parameter by about its learning rate per step, whatever the gradient's size (while
-it is well above Adam's ε), and the y_j are O(α): at one learning rate for every parameter, the modes of a large α cannot travel
-the distance to a wave in a short run. `imag_lr_per_alpha` gives Im(a_j) the rate
-min(imag_lr_per_alpha · α, imag_lr_max): the same relative step at every α (as if y_j = α·θ_j
-were trained through θ_j), up to a largest step.
+it is well above Adam's ε), and the y_j are O(α): at one learning rate for every parameter, the
+modes of a large α cannot travel the distance to a wave in a short run. `imag_lr_per_alpha`
+gives Im(a_j) the rate min(imag_lr_per_alpha · α, imag_lr_max): the same relative step at every
+α (as if y_j = α·θ_j were trained through θ_j), up to a largest step.
 """
 import math
 import time
