@@ -41,6 +41,7 @@ window.__fbssm = {
   signature: (gd) => ({
     paths: Array.from(gd.querySelectorAll('g.trace path')).map(p => p.getAttribute('d')).join('|'),
     data: JSON.stringify((gd.data || []).map(t => [t.x, t.y, t.z])),
+    images: Array.from(gd.querySelectorAll('image')).map(im => im.getAttribute('href')).join('|'),
   }),
   text: (el) => {
     let text = '';
@@ -101,6 +102,7 @@ SLIDER_MOVED = r"""
 SLIDER_CHANGED = r"""
 ([i]) => {
   const before = window.__fbssmBefore, after = window.__fbssm.signature(window.__fbssm.figures()[i]);
+  if (before.images !== after.images) return true;  // image traces (e.g. video frames)
   return before.paths ? before.paths !== after.paths : before.data !== after.data;
 }
 """
