@@ -19,6 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ._sweep import sweep
 from ..data.waves import waves_dataset, waves_step
 from .._checks import check_positive
 from ..layers import S4D
@@ -210,14 +211,8 @@ def run(config=QUICK, settings=SETTINGS, device=None, out=None, progress=True):
     """Every (α, β) setting × seed of `config`; results dict, also saved as JSON in `out`."""
     train_data = waves_dataset(config.n_train, config.length, config.frequencies, "grid", seed=1)
     test_data = waves_dataset(config.n_test, config.length, config.frequencies, "random", seed=2)
-    runs = []
-    for alpha, beta in settings:
-        for seed in config.seeds:
-            checkpoint = None
-            if out is not None:
-                checkpoint = f"{out}/checkpoints/waves-{config.scale}-a{alpha:g}-b{beta:g}-s{seed}.pt"
-            runs.append(run_setting(config, alpha, beta, seed, (train_data, test_data), device,
-                                    checkpoint, progress))
+    runs = sweep("waves", config, settings, lambda alpha, beta, seed, checkpoint: run_setting(
+        config, alpha, beta, seed, (train_data, test_data), device, checkpoint, progress), out)
     results = {"experiment": "waves", "scale": config.scale, "config": asdict(config),
                "runs": runs, "meta": run_metadata(device)}
     if out is not None:
