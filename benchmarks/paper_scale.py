@@ -1,7 +1,7 @@
 """Steps per second and peak memory of one training step at each paper configuration's shapes.
 
     python benchmarks/paper_scale.py [--only lra-image waves ...] [--batch B] [--precision float32 bfloat16]
-                                     [--compile] [--repeats 3] [--threads T] [--device D] [--out results]
+                                     [--compile] [--repeats 3] [--threads T] [--device D] [--out fbssm/stored]
 
 A training step is forward + backward + AdamW step, with the library's `param_groups` and, for
 bfloat16, the autocast `fbssm.train` uses. Each (configuration, precision, batch) runs in a fresh
@@ -15,7 +15,7 @@ CPU_STEP_SECONDS; at B, memory follows the line through the two (a fixed part �
 parameters — plus a part per row) and time is proportional to the batch from the larger one (an
 upper bound). The output and the JSON say which numbers are extrapolated. On a CPU the JSON also carries a GPU ESTIMATE (see `gpu_estimate`), with its basis.
 
-Writes <out>/benchmark-<hardware>.json (…-compiled.json with --compile); the runbook page renders its
+Writes <out>/benchmark-<hardware>.json (default out: fbssm/stored, shipped with the package) (…-compiled.json with --compile); the runbook page renders its
 tables from these files. With --only, the configurations named replace theirs in an existing file
 (each configuration keeps the date and CPU rates of its own measurement). `--derive FILE` recomputes
 the numbers that follow from the measurements.
@@ -30,7 +30,6 @@ import re
 import resource
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty
 
@@ -39,105 +38,17 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 import fbssm
 from fbssm.optim import param_groups
+from fbssm.experiments.cases import paper_cases as all_cases
 from fbssm.results import cpu_name, run_metadata, save_results
 from fbssm.train import PRECISIONS
 
+STORED = Path(__file__).resolve().parent.parent / "fbssm" / "stored"
 # Reference GPU of the estimates made on a CPU (vendor data sheet, dense FP32 without tensor cores).
 REFERENCE_GPU = {"name": "NVIDIA A100-SXM4-80GB", "fp32_tflops": 19.5, "memory_gbps": 2039,
                  "memory_gib": 80, "nvlink_gbps": 300}
 LAUNCH_SECONDS = 10e-6   # per operator in eager PyTorch on a GPU (launch + dispatch): an assumption
 GPUS = (1, 8)
 CPU_STEP_SECONDS = 3.0   # on a CPU: the second measured batch takes about this long per step (at least 2 rows)
-
-
-@dataclass
-class Case:
-    """One paper configuration: how to build its model, a batch and its loss."""
-    name: str
-    config: object
-    shapes: dict
-    batch_size: int          # the paper's global batch B
-    train_size: int          # training examples per epoch
-    total_steps: int
-    build: object            # () -> model
-    batch: object            # (b) -> tuple of tensors
-    loss: object             # (model, batch) -> scalar
-
-    @property
-    def steps_per_epoch(self):
-        return math.ceil(self.train_size / self.batch_size)
-
-
-def _steps(train_config, steps_per_epoch):
-    total = train_config.epochs * steps_per_epoch
-    return min(total, train_config.max_steps) if train_config.max_steps else total
-
-
-def lra_cases():
-    from fbssm.experiments import lra
-    cases = []
-    for task in lra.TASKS:
-        config = lra.config_for_task(task, "paper")
-        size = lra.LRA_TRAIN_SIZES[task]
-        cases.append(Case(
-            f"lra-{task}", config,
-            {"l_max": config.l_max, "d_model": config.d_model, "n_layers": config.n_layers,
-             "d_state": config.d_state, "inputs": 2 if task == "retrieval" else 1},
-            config.batch_size, size, _steps(config.train, math.ceil(size / config.batch_size)),
-            lambda config=config: lra.build_model(config, config.alpha, 0.0, trainable_beta=True),
-            lambda b, config=config: lra.example_batch(config, b), lra.loss_fn))
-    return cases
-
-
-def waves_case():
-    from fbssm.experiments import waves
-    config = waves.PAPER
-    B = config.train.batch_size
-
-    def batch(b):
-        return torch.randn(b, config.length, 1), torch.rand(b, len(config.frequencies))
-    return Case("waves", config, {"l_max": config.length, "d_model": config.channels, "n_layers": 1,
-                                  "d_state": config.modes, "inputs": 1},
-                B, config.n_train, _steps(config.train, math.ceil(config.n_train / B)),
-                lambda: waves.WavesModel(config, 10.0, 0.5), batch, waves._mse)
-
-
-def denoising_case():
-    from fbssm.data.celeba import SPLIT_BOUNDS
-    from fbssm.experiments import denoising
-    config = denoising.PAPER
-    B = config.train.batch_size
-    first, last = SPLIT_BOUNDS["train"]
-    size = config.n_train or last - first + 1
-
-    def batch(b):
-        return (torch.rand(b, config.height * config.width, config.channels) * 2 - 1,)
-    return Case("denoising", config, {"l_max": config.height * config.width, "d_model": config.channels,
-                                      "n_layers": 1, "d_state": config.modes, "inputs": 1},
-                B, size, _steps(config.train, math.ceil(size / B)),
-                lambda: denoising.DenoisingModel(config, "flip", 0.5), batch, denoising._mse)
-
-
-def moving_mnist_case():
-    """The coloured Moving MNIST paper configuration (ConvSSM over time, tuned α and β)."""
-    try:
-        from fbssm.experiments import moving_mnist
-    except ImportError:
-        return None
-    config = moving_mnist.PAPER
-    B = config.train.batch_size
-    shapes = {"l_max": config.length, "d_model": config.d_latent, "n_layers": config.n_layers,
-              "d_state": config.d_state, "frame": config.size, "latent_grid": config.size // config.patch}
-    return Case("moving-mnist", config, shapes, B, config.n_train,
-                _steps(config.train, math.ceil(config.n_train / B)),
-                lambda: moving_mnist.build_model(config, moving_mnist.TUNED_ALPHA, moving_mnist.TUNED_BETA),
-                lambda b: (moving_mnist.example_batch(config, b),), moving_mnist.next_frame_loss)
-
-
-def all_cases():
-    cases = lra_cases() + [waves_case(), denoising_case()]
-    extra = moving_mnist_case()
-    return cases + ([extra] if extra else [])
 
 
 class OperatorCount(TorchDispatchMode):
@@ -367,7 +278,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--device", default=None)
-    parser.add_argument("--out", default="results")
+    parser.add_argument("--out", default=str(STORED), help="folder of the JSON (default: fbssm/stored, the package data the runbook reads)")
     parser.add_argument("--derive", metavar="FILE", help="only recompute the derived numbers of a benchmark file")
     args = parser.parse_args()
     if args.derive:

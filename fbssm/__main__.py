@@ -1,5 +1,8 @@
 """Command line: run an experiment outside the notebooks and write its results JSON.
 
+`fbssm` (the console script) and `python -m fbssm` are the same program.
+
+    fbssm --version
     python -m fbssm list
     python -m fbssm run waves [--scale quick|paper] [--alpha A --beta B] [--seed S] [--device D]
                               [--out DIR] [--max-steps N]
@@ -11,14 +14,15 @@ import json
 import sys
 from dataclasses import replace
 
-from . import experiments
+from . import __version__, experiments
 from ._checks import check_finite, check_length, check_positive
 from .device import SCALES, is_main_process
 from .train import PRECISIONS
 
 
 def parser():
-    p = argparse.ArgumentParser(prog="python -m fbssm", description="fbssm experiments.")
+    p = argparse.ArgumentParser(prog="fbssm", description="fbssm experiments.")
+    p.add_argument("--version", action="version", version=f"fbssm {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the experiments and their (α, β) settings")
     run = sub.add_parser("run", help="run one experiment and write <out>/<experiment>-<scale>.json",

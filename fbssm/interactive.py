@@ -82,11 +82,20 @@ def widget_snapshot(widget, alt: str, note: str = STATIC_WIDGET_NOTE) -> str:
             f'<script type="{STATE_MIME}">{state}</script>{views}</div>')
 
 
+def live_bundle(widget) -> dict:
+    """The mimebundle a Jupyter front end renders as the live widget: ipywidgets 8's own, or under
+    ipywidgets 7 (Colab's 7.7) the view reference that its ``_ipython_display_`` would send."""
+    if hasattr(widget, "_repr_mimebundle_"):
+        return dict(widget._repr_mimebundle_())
+    return {"text/plain": repr(widget),
+            VIEW_MIME: {"version_major": 2, "version_minor": 0, "model_id": widget.model_id}}
+
+
 def show_widget(widget, alt: str, note: str = STATIC_WIDGET_NOTE) -> None:
     """Display a live ipywidget, with a static snapshot (``text/html``) for the built book."""
     from IPython.display import display
 
-    bundle = dict(widget._repr_mimebundle_())
+    bundle = live_bundle(widget)
     bundle["text/html"] = widget_snapshot(widget, alt, note)
     display(bundle, raw=True)
 

@@ -4,6 +4,7 @@ import json
 import os
 import platform
 import subprocess
+from importlib import resources
 from pathlib import Path
 
 import torch
@@ -69,6 +70,30 @@ def save_results(path, results):
 
 def load_results(path):
     return json.loads(Path(path).read_text())
+
+
+def stored_folder():
+    """The results that ship inside the package (``fbssm/stored/``), as an importlib resource."""
+    return resources.files("fbssm") / "stored"
+
+
+def stored_result(name, folder=None):
+    """The results file ``<name>.json``, or None: from ``folder`` when it holds one (a run of your
+    own, e.g. the CLI's ``--out``), else the copy that ships with fbssm. A chapter reads every
+    stored result through here, so it runs wherever fbssm is installed, with no repository beside it."""
+    if folder is not None and (Path(folder) / f"{name}.json").is_file():
+        return load_results(Path(folder) / f"{name}.json")
+    resource = stored_folder() / f"{name}.json"
+    return json.loads(resource.read_text()) if resource.is_file() else None
+
+
+def stored_results(prefix, folder=None):
+    """name → results of every stored ``<prefix>*.json`` (``folder``'s files replace the package's
+    of the same name), in name order."""
+    names = {r.name[:-5] for r in stored_folder().iterdir() if r.name.startswith(prefix) and r.name.endswith(".json")}
+    if folder is not None and Path(folder).is_dir():
+        names |= {p.stem for p in Path(folder).glob(f"{prefix}*.json")}
+    return {name: stored_result(name, folder) for name in sorted(names)}
 
 
 def _jsonable(value):

@@ -1,19 +1,31 @@
-"""The environment files agree, and the CI workflows are valid."""
+"""The environment files agree; the version and the repository's address are written once and
+everything that names them agrees; the wheel carries what the chapters read; CI's workflows are valid."""
+import ast
+import json
+import re
 import shutil
 import subprocess
 import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
+import pytest
 import yaml
 
+import fbssm
+
 ROOT = Path(__file__).resolve().parent.parent
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
+REPOSITORY = PROJECT["urls"]["Repository"]
 
 
 def pyproject_requirements():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    extras = project["optional-dependencies"]
-    return set(project["dependencies"]) | set(extras["book"]) | set(extras["test"])
+    """Every requirement of the core and the extras, the extras' references to fbssm's own left out."""
+    extras = PROJECT["optional-dependencies"]
+    everything = set(PROJECT["dependencies"]).union(*map(set, extras.values()))
+    return {r for r in everything if not r.startswith("fbssm[")}
 
 
 def environment_requirements():
@@ -39,3 +51,78 @@ def test_readme_commands_are_what_ci_runs():
     ci = (ROOT / ".ci" / "run").read_text()
     for command in ("python3 tasks.py test", "python3 tasks.py book"):
         assert command in readme and command in ci
+
+
+def install_cell(path):
+    return "".join(json.loads(path.read_text())["cells"][0]["source"])
+
+
+def test_the_version_is_written_once():
+    assert PROJECT["dynamic"] == ["version"] and "version" not in PROJECT
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert setuptools["dynamic"]["version"] == {"attr": "fbssm.__version__"}
+    assert re.fullmatch(r"\d+\.\d+\.\d+", fbssm.__version__)
+
+
+def test_config_readme_citation_and_cli_agree_with_the_project():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["repository"]["url"] == REPOSITORY == PROJECT["urls"]["Homepage"]
+    assert PROJECT["urls"]["Issues"] == REPOSITORY + "/issues"
+    readme = (ROOT / "README.md").read_text()
+    assert f"{REPOSITORY}@v{fbssm.__version__}" in readme
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert citation["version"] == fbssm.__version__ and citation["repository-code"] == REPOSITORY
+    assert citation["preferred-citation"]["title"] == "Tuning Frequency Bias of State Space Models"
+    out = subprocess.run([sys.executable, "-m", "fbssm", "--version"], capture_output=True, text=True)
+    assert out.stdout.strip() == f"fbssm {fbssm.__version__}"
+    assert PROJECT["scripts"]["fbssm"] == "fbssm.__main__:main"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_install_cell_installs_this_release_with_what_the_chapter_imports(path):
+    source = install_cell(path)
+    assert f'FBSSM, NEEDS = "{fbssm.__version__}", ' in source
+    assert f'"fbssm[notebooks] @ git+{REPOSITORY}@v{{FBSSM}}"' in source
+    needs = ast.literal_eval(re.search(r"NEEDS = [^,]+, (\(.*?\))\n", source).group(1))
+    # each module it checks for comes with the extra the cell installs
+    provided = {"skimage": "scikit-image", "mlxtend": "mlxtend", "pandas": "pandas"}
+    extra = {re.split(r"[<>=]", r)[0] for r in PROJECT["optional-dependencies"]["notebooks"]}
+    assert {provided[m] for m in needs} <= extra
+    # and a chapter that imports one of them at the top level checks for it
+    code = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"]
+                     if c["cell_type"] == "code" and not "".join(c["source"]).lstrip().startswith("%"))
+    imported = {alias.name.split(".")[0] for node in ast.walk(ast.parse(code))
+                if isinstance(node, (ast.Import, ast.ImportFrom))
+                for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])}
+    assert imported & set(provided) <= set(needs), f"{path.name} imports {imported & set(provided)}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_chapter_reads_outside_its_folder(path):
+    code = [("".join(c["source"])) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+    assert not [c for c in code if "../" in c or "..\\" in c], f"{path.name} reads ../: a chapter must run alone"
+
+
+def test_the_wheel_carries_every_stored_result(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True)
+    wheel, = tmp_path.glob("fbssm-*.whl")
+    assert wheel.name.startswith(f"fbssm-{fbssm.__version__}-")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    stored = sorted(p.name for p in (ROOT / "fbssm" / "stored").glob("*.json"))
+    assert stored and {f"fbssm/stored/{name}" for name in stored} <= names
+    assert "fbssm/experiments/cases.py" in names
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
+    assert "Provides-Extra: notebooks" in metadata and f"Project-URL: Repository, {REPOSITORY}" in metadata
+    entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    assert "fbssm = fbssm.__main__:main" in entry_points
+
+
+def test_stored_results_are_read_from_the_package_or_a_folder(tmp_path):
+    shipped = fbssm.stored_result("waves-quick")
+    assert shipped["experiment"] == "waves" and fbssm.stored_result("no-such-run") is None
+    (tmp_path / "waves-quick.json").write_text(json.dumps({"experiment": "mine"}))
+    assert fbssm.stored_result("waves-quick", folder=tmp_path) == {"experiment": "mine"}
+    assert fbssm.stored_result("waves-quick", folder=tmp_path / "missing")["experiment"] == "waves"
+    benchmarks = fbssm.stored_results("benchmark-")
+    assert benchmarks and all(b["benchmark"] == "paper_scale" for b in benchmarks.values())

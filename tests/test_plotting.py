@@ -7,7 +7,8 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from fbssm.interactive import PLOTLY_MIME, STATE_MIME, VIEW_MIME, figure_bundle, interactive_controls, widget_snapshot
+from fbssm.interactive import (PLOTLY_MIME, STATE_MIME, VIEW_MIME, figure_bundle, interactive_controls, live_bundle,
+                               widget_snapshot)
 from fbssm.plotting import OKABE_ITO, PALETTE, PAPER_SETTING_COLORS, setting_color, slider_figure, use_style
 
 PAPER_SETTINGS = [(1, 0), (0.01, -1), (10, 0.5), (100, 1)]
@@ -136,3 +137,17 @@ def test_interactive_controls_snapshot_holds_the_picture():
     box = interactive_controls(draw, alt="a line", alpha=widgets.FloatSlider(value=1.0))
     html = widget_snapshot(box, alt="controls")
     assert "data:image/png;base64," in html and 'alt=\\"a line\\"' in html
+
+
+def test_live_bundle_references_the_widget_with_or_without_repr_mimebundle(monkeypatch):
+    # ipywidgets 8 gives _repr_mimebundle_; ipywidgets 7.7 (Colab's) has none, and the view
+    # reference is built as its _ipython_display_ builds it
+    import ipywidgets as widgets
+
+    slider = widgets.FloatSlider(value=2.0)
+    assert live_bundle(slider)[VIEW_MIME]["model_id"] == slider.model_id
+    monkeypatch.delattr(widgets.Widget, "_repr_mimebundle_")
+    assert not hasattr(slider, "_repr_mimebundle_")
+    bundle = live_bundle(slider)
+    assert bundle[VIEW_MIME] == {"version_major": 2, "version_minor": 0, "model_id": slider.model_id}
+    assert "FloatSlider" in bundle["text/plain"]

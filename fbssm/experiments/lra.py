@@ -41,7 +41,7 @@ from ..data.listops import encode_listops, listops_vocab, tokenize_listops
 from ..data.sequences import BYTE_VOCAB_SIZE
 from ..device import cpu_threads, current_scale, select_device
 from ..layers import S4D, SequenceModel
-from ..results import load_results, run_metadata, save_results
+from ..results import run_metadata, save_results, stored_result
 from ..train import TrainConfig, train
 
 TASKS = ("listops", "text", "retrieval", "image", "pathfinder", "pathx")
@@ -568,13 +568,9 @@ def runs_of(results, setting):
 
 
 def stored_results(folder="results", scale="paper"):
-    """task → results of every results/lra-<task>-<scale>.json found."""
-    found = {}
-    for task in TASKS:
-        path = Path(folder) / f"lra-{task}-{scale}.json"
-        if path.is_file():
-            found[task] = load_results(path)
-    return found
+    """task → results of every lra-<task>-<scale>.json found in ``folder`` or shipped with fbssm."""
+    found = {task: stored_result(f"lra-{task}-{scale}", folder) for task in TASKS}
+    return {task: results for task, results in found.items() if results is not None}
 
 
 def config_table(scale="paper"):
