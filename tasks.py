@@ -79,16 +79,19 @@ def library_hash():
 
 
 def prepare_cache(fresh):
-    stamp = CACHE / "fbssm-library.stamp"
-    if CACHE.exists() and (fresh or not stamp.exists() or stamp.read_text() != library_hash()):
+    """Drop the cache when asked or when the library changed; returns the library's hash now, which
+    mark_cache_fresh records after the run (an edit during the run then counts as a change)."""
+    stamp, current = CACHE / "fbssm-library.stamp", library_hash()
+    if CACHE.exists() and (fresh or not stamp.exists() or stamp.read_text() != current):
         print("executing every notebook again" if fresh else
               "fbssm changed since the notebooks were cached: executing them again")
         shutil.rmtree(CACHE)
+    return current
 
 
-def mark_cache_fresh():
+def mark_cache_fresh(library):
     if CACHE.exists():
-        (CACHE / "fbssm-library.stamp").write_text(library_hash())
+        (CACHE / "fbssm-library.stamp").write_text(library)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,7 +161,7 @@ def run_logged(command):
 # The tasks
 
 def book(strict=False, fresh=False):
-    prepare_cache(fresh)
+    library = prepare_cache(fresh)
     command = [BIN / "jupyter-book", "build", ".", "--path-output", "."]
     if strict:
         command += ["-W", "--keep-going"]
@@ -167,7 +170,7 @@ def book(strict=False, fresh=False):
         summary = book_failure(output, cell_timeout())
         print("\n" + "\n".join(summary or [f"The book build failed; the output is in {LOG.relative_to(ROOT)}."]))
         return returncode
-    mark_cache_fresh()
+    mark_cache_fresh(library)
     print(f"The book is in {ROOT / '_build' / 'html' / 'index.html'}")
     return 0
 
@@ -188,7 +191,7 @@ def pytest_strict(strict):
 
 
 def test(strict=False, fresh=False):
-    prepare_cache(fresh)
+    library = prepare_cache(fresh)
     with tempfile.TemporaryDirectory(prefix="fbssm-notebooks-") as folder:
         notebooks = standalone_copies(folder)
         returncode = run(PYTHON, "-m", "pytest", "--rootdir", ROOT, "-c", ROOT / "pyproject.toml",
@@ -196,7 +199,7 @@ def test(strict=False, fresh=False):
                          "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={cell_timeout()}",
                          *pytest_strict(strict), check=False).returncode
     if returncode == 0:
-        mark_cache_fresh()  # every notebook passed under nbval (or was cached) and its outputs are stored
+        mark_cache_fresh(library)  # every notebook passed under nbval (or was cached) and its outputs are stored
     return returncode
 
 
@@ -222,8 +225,10 @@ def main(argv):
     args = parser().parse_args(argv)
     os.environ.setdefault("PYTHONHASHSEED", "0")
     os.environ.setdefault("FBSSM_PROGRESS", "text")  # progress bars as text lines in executed notebooks
-    # libgomp's threads sleep instead of spinning between parallel regions: on a machine shared with
-    # other processes, spinning made the S4D step 2-3x slower (kernels inherit this environment)
+    # libgomp's threads sleep instead of spinning between parallel regions (kernels inherit this).
+    # Beside two busy processes on 2 cores, spinning made an S4D step up to 2x slower than sleeping;
+    # on an idle machine sleeping costs up to 2x on small steps. A build must not time out on a
+    # shared machine, so it sleeps (`python benchmarks/threads.py` measures both).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         ensure_environment()

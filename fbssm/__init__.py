@@ -2,14 +2,6 @@
 
 The public names, in the order the paper introduces them.
 """
-import os
-
-# libgomp's threads spin between parallel regions by default; on a machine that other processes
-# share (a laptop with a browser, a CI runner, Colab's two cores) that made the S4D step 2–3× slower
-# than letting them sleep. Only takes effect when fbssm is imported before torch; set
-# OMP_WAIT_POLICY yourself to choose otherwise.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 from .init import INIT_KINDS, diagonal_init, hippo_legs
 from .kernel import METHODS, discretize, fft_convolution, ssm_kernel, vandermonde, vandermonde_complex
 from .transfer import discrete_transfer_function, fft_frequencies, transfer_function
@@ -22,7 +14,7 @@ from .optim import param_groups
 from .device import SCALES, current_scale, select_device
 from .metrics import frame_metrics, ssim
 from .video import ConvSSM, rollout
-from .results import stored_result, stored_results
+from .results import page_cost, stored_result, stored_results
 
 __version__ = "0.1.0"
 
@@ -36,5 +28,5 @@ __all__ = [
     "S4D", "ResidualBlock", "SequenceModel", "param_groups",
     "SCALES", "current_scale", "select_device",
     "ssim", "frame_metrics", "ConvSSM", "rollout",
-    "stored_result", "stored_results",
+    "stored_result", "stored_results", "page_cost",
 ]

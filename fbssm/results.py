@@ -104,3 +104,24 @@ def _jsonable(value):
     if isinstance(value, complex):
         return [value.real, value.imag]
     raise TypeError(f"cannot store {type(value).__name__} in a results file")
+
+
+def page_cost(page):
+    """One line for the top of a book page: how long executing it took, as measured by
+    ``scripts/standalone.py`` (the page alone in an empty folder, fbssm installed from a wheel) and
+    stored in ``chapter-times.json``; or that it was not measured."""
+    times = stored_result("chapter-times") or {"runs": {}}
+    measured = [run for run in times["runs"].values() if (run["chapters"].get(page) or {}).get("seconds")]
+    if not measured:
+        return f"Cost of this page: not measured yet (scripts/standalone.py --only {page})."
+    parts = []
+    for run in sorted(measured, key=lambda run: run["load"]):
+        chapter = run["chapters"][page]
+        where = "idle" if run["load"] == 0 else f"beside {run['load']} busy processes"
+        parts.append(f"{_duration(chapter['seconds'])} on {run['meta']['cpu_count']} CPU cores {where} "
+                     f"({chapter['date'][:10]}, revision {chapter['git']})")
+    return f"Cost of this page at the quick scale, executed top to bottom: {'; '.join(parts)}."
+
+
+def _duration(seconds):
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"

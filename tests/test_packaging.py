@@ -126,3 +126,16 @@ def test_stored_results_are_read_from_the_package_or_a_folder(tmp_path):
     assert fbssm.stored_result("waves-quick", folder=tmp_path / "missing")["experiment"] == "waves"
     benchmarks = fbssm.stored_results("benchmark-")
     assert benchmarks and all(b["benchmark"] == "paper_scale" for b in benchmarks.values())
+
+
+def test_page_cost_reads_the_measured_times(monkeypatch):
+    from fbssm import results
+    times = {"runs": {"load2": {"load": 2, "meta": {"cpu_count": 2}, "chapters": {
+                 "05_waves": {"seconds": 400.0, "date": "2026-12-07T03:00:00Z", "git": "abc1234"}}},
+             "load0": {"load": 0, "meta": {"cpu_count": 2}, "chapters": {
+                 "05_waves": {"seconds": 170.0, "date": "2026-12-07T02:00:00Z", "git": "abc1234"}}}}}
+    monkeypatch.setattr(results, "stored_result", lambda name, folder=None: times if name == "chapter-times" else None)
+    line = fbssm.page_cost("05_waves")
+    assert line.index("2.8 min on 2 CPU cores idle") < line.index("6.7 min on 2 CPU cores beside 2 busy processes")
+    assert "2026-12-07" in line and "abc1234" in line
+    assert "not measured" in fbssm.page_cost("01_s4d")
