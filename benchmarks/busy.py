@@ -34,9 +34,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("processes", type=int, help="how many busy processes (e.g. 2)")
     parser.add_argument("--seconds", type=float, default=3600, help="each busy process stops after this long")
-    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command to run")
-    args = parser.parse_args()
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    parser.add_argument("command", nargs="*", help="-- then the command to run")
+    argv = sys.argv[1:]
+    split = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:split])          # options before "--", the command after it
+    command = argv[split + 1:] or args.command
     if not command or args.processes < 0:
         parser.error("give a number of processes ≥ 0, then -- and the command")
     load = os.getloadavg()[0]

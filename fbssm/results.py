@@ -1,5 +1,9 @@
 """Results files: what ran, on what, when — written by the CLI and read by the chapters."""
+import ast
 import datetime
+import hashlib
+import importlib.util
+import inspect
 import json
 import os
 import platform
@@ -47,10 +51,87 @@ def git_revision():
         return None
 
 
-def run_metadata(device=None):
+def run_metadata(device=None, module=None):
+    """When and on what a run ran, and which code produced it: ``code`` holds the experiment module
+    (default: the calling module) and its `code_fingerprint`."""
     from . import __version__
+    module = module or inspect.currentframe().f_back.f_globals["__name__"]
     return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "fbssm": __version__, "git": git_revision(), "hardware": hardware(device)}
+            "fbssm": __version__, "git": git_revision(), "hardware": hardware(device),
+            "code": {"module": module, "fingerprint": code_fingerprint(module)}}
+
+
+# What a fingerprint leaves out: the package's re-exports and this file, which only record results.
+NOT_FINGERPRINTED = ("fbssm", "fbssm.results")
+
+
+def code_fingerprint(module):
+    """A hash of the code that `module` (an fbssm module name) runs: its source and that of every
+    fbssm module it imports, directly or not, each read as a syntax tree without docstrings, so that
+    comments, docstrings and layout do not count and any change to what runs does
+    (`NOT_FINGERPRINTED` aside)."""
+    seen, stack = {}, [module]
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+            raise ValueError(f"module must name an fbssm module with Python source, got {name!r}")
+        source = Path(spec.origin).read_text()
+        seen[name] = code_text(source)
+        stack += _fbssm_imports(ast.parse(source), name, spec.submodule_search_locations is not None)
+    digest = hashlib.sha256("".join(f"{n}\n{seen[n]}\n" for n in sorted(seen)).encode())
+    return digest.hexdigest()[:16]
+
+
+def code_text(source):
+    """What of a Python source counts for a fingerprint: its syntax tree, docstrings removed."""
+    return ast.dump(_without_docstrings(ast.parse(source)))
+
+
+def _fbssm_imports(tree, name, is_package):
+    """The fbssm modules a module's import statements name (relative imports resolved)."""
+    package = name if is_package else name.rpartition(".")[0]
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                parent = ".".join(parts[:len(parts) - node.level + 1])
+                base = f"{parent}.{base}" if base else parent
+            found.append(base)
+            found += [f"{base}.{alias.name}" for alias in node.names]  # `from . import layers`
+    return [m for m in found if m.startswith("fbssm.") and m not in NOT_FINGERPRINTED and _is_module(m)]
+
+
+def _is_module(name):
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, AttributeError, ValueError):
+        return False   # a name imported from a module, not a module
+
+
+def _without_docstrings(tree):
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def is_current(results):
+    """Whether a results dict was written by the code installed now (its code fingerprint matches)."""
+    code = (results.get("meta") or {}).get("code") or {}
+    try:
+        return bool(code.get("module")) and code.get("fingerprint") == code_fingerprint(code["module"])
+    except ValueError:
+        return False
 
 
 def save_results(path, results):
@@ -77,14 +158,21 @@ def stored_folder():
     return resources.files("fbssm") / "stored"
 
 
-def stored_result(name, folder=None):
+def stored_result(name, folder=None, current=False):
     """The results file ``<name>.json``, or None: from ``folder`` when it holds one (a run of your
     own, e.g. the CLI's ``--out``), else the copy that ships with fbssm. A chapter reads every
-    stored result through here, so it runs wherever fbssm is installed, with no repository beside it."""
+    stored result through here, so it runs wherever fbssm is installed, with no repository beside it.
+    current=True passes over a file that the installed code did not write (`is_current`)."""
+    candidates = []
     if folder is not None and (Path(folder) / f"{name}.json").is_file():
-        return load_results(Path(folder) / f"{name}.json")
+        candidates.append(load_results(Path(folder) / f"{name}.json"))
     resource = stored_folder() / f"{name}.json"
-    return json.loads(resource.read_text()) if resource.is_file() else None
+    if resource.is_file():
+        candidates.append(json.loads(resource.read_text()))
+    for results in candidates:
+        if not current or is_current(results):
+            return results
+    return None
 
 
 def stored_results(prefix, folder=None):

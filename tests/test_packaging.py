@@ -139,3 +139,29 @@ def test_page_cost_reads_the_measured_times(monkeypatch):
     assert line.index("2.8 min on 2 CPU cores idle") < line.index("6.7 min on 2 CPU cores beside 2 busy processes")
     assert "2026-12-07" in line and "abc1234" in line
     assert "not measured" in fbssm.page_cost("01_s4d")
+
+
+def test_code_fingerprint_counts_what_runs_not_how_it_reads():
+    from fbssm.results import code_text
+    source = 'def f(x):\n    """Twice x."""\n    return 2 * x  # double\n'
+    assert code_text(source) == code_text('def f(x):\n    """Two times x."""\n\n    return 2 * x\n')
+    assert code_text(source) != code_text('def f(x):\n    """Twice x."""\n    return 3 * x\n')
+    waves = fbssm.code_fingerprint("fbssm.experiments.waves")
+    assert waves == fbssm.code_fingerprint("fbssm.experiments.waves") != fbssm.code_fingerprint("fbssm.experiments.scifar")
+    with pytest.raises(ValueError, match="module"):
+        fbssm.code_fingerprint("numpy.linalg.nope")
+
+
+def test_stale_results_are_refused_when_current_is_asked(tmp_path):
+    from fbssm.results import run_metadata
+    fresh = {"experiment": "waves", "meta": run_metadata("cpu", module="fbssm.experiments.waves")}
+    assert fresh["meta"]["code"]["module"] == "fbssm.experiments.waves" and fbssm.is_current(fresh)
+    stale = json.loads(json.dumps(fresh))
+    stale["meta"]["code"]["fingerprint"] = "0" * 16
+    assert not fbssm.is_current(stale) and not fbssm.is_current({"meta": {}}) and not fbssm.is_current({})
+    (tmp_path / "toy-run.json").write_text(json.dumps(stale))
+    assert fbssm.stored_result("toy-run", folder=tmp_path) == stale          # shown when not asked,
+    assert fbssm.stored_result("toy-run", folder=tmp_path, current=True) is None  # refused when asked
+    (tmp_path / "toy-run.json").write_text(json.dumps(fresh))
+    assert fbssm.stored_result("toy-run", folder=tmp_path, current=True) == fresh
+    assert run_metadata("cpu")["code"]["module"] == __name__   # the caller's module by default

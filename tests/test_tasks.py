@@ -98,3 +98,11 @@ def test_each_notebook_is_copied_alone(tmp_path):
     copies = tasks.standalone_copies(tmp_path)
     assert len(copies) == len(list((ROOT / "book").glob("*.ipynb")))
     assert all(list(c.parent.iterdir()) == [c] for c in copies)
+
+
+def test_busy_passes_options_before_the_command():
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "busy.py"
+    done = subprocess.run([sys.executable, str(script), "1", "--seconds", "30", "--", sys.executable, "-c",
+                           "import sys; sys.exit(3)"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3, done.stderr
+    assert "beside 1 busy processes" in done.stdout

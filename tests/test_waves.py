@@ -100,7 +100,9 @@ def test_imag_rate_follows_alpha():
     assert config.train_config(100.0, seed=3).imag_lr == pytest.approx(2.0)  # capped
     assert config.train_config(10.0, seed=3).seed == 3
     assert replace(config, imag_lr_per_alpha=None).train_config(10.0, 0).imag_lr is None
-    assert waves.PAPER.imag_lr(10.0) is None       # the paper: one rate for every parameter
+    assert waves.PAPER.imag_lr(10.0) == 0.1         # the authors' script: Im(a_j) at 0.1 at every α
+    paper = waves.PAPER.train
+    assert (paper.lr, paper.weight_decay, paper.ssm_lr, paper.epochs, paper.batch_size) == (1e-3, 0.0, None, 100, 64)
     with pytest.raises(ValueError, match="imag_lr_per_alpha"):
         replace(config, imag_lr_per_alpha=-1.0)
     with pytest.raises(ValueError, match="imag_lr_max"):
@@ -120,6 +122,8 @@ def test_first_adam_step_moves_modes_by_their_rate(alpha):
     run = waves.run_setting(tiny, alpha, 0.0, seed=0, data=data, progress=False)
     y = torch.tensor(run["eigenvalue_imag"])                        # (logs, H, modes)
     assert y.shape == (2, tiny.channels, tiny.modes) and run["imag_lr"] == pytest.approx(0.2 * alpha)
+    mse, mae = torch.tensor(run["per_wave_mse"]), torch.tensor(run["per_wave_mae"])
+    assert mse.shape == mae.shape == (3,) and (mae <= mse.sqrt() + 1e-7).all()   # mean |e| ≤ RMS e
     step = (y[1] - y[0]).abs() / (0.2 * alpha)
     assert (step <= 1 + 1e-4).all()               # never more than the rate,
     assert step.max() > 0.999                     # the full rate where |g| is far above Adam's ε = 1e-8
