@@ -161,3 +161,16 @@ def test_fast_forward_keeps_the_kernel_float32_under_bfloat16_autocast():
         mixed = model(u)
     # only the decoder (a Linear) runs in bfloat16: the result stays within its rounding
     torch.testing.assert_close(mixed.float(), model(u), rtol=2e-2, atol=2e-2)
+
+
+def test_departures_from_the_authors_are_listed_with_reasons():
+    from fbssm.experiments.departures import departure_table
+    rows = waves.departures(waves.QUICK)
+    table = departure_table(rows)
+    assert "0.1 at every α" in table and "min(0.2·α, 2)" in table and "| weight decay | 0 | same |" in table
+    assert all(row.reason for row in rows if row.departs)
+    paper = [row.setting for row in waves.departures(waves.PAPER) if row.departs]
+    assert paper == ["schedule"]            # the paper scale is the authors' settings but for the stepping
+    from fbssm.experiments.departures import Departure
+    with pytest.raises(ValueError, match="reason"):
+        departure_table([Departure("x", "1", "2")])
