@@ -40,8 +40,34 @@ def test_model_is_frozen_without_skip():
     trainable = {name for name, p in model.named_parameters() if p.requires_grad}
     assert not any(name.endswith(("log_A_real", "A_imag", "log_dt", ".D")) for name in trainable)
     assert model.ssm.D.abs().sum() == 0
-    torch.testing.assert_close(model.ssm.A.real, torch.full((3, 4), -3.0))
+    torch.testing.assert_close(model.ssm.A.real[:, 1:], torch.full((3, 3), -3.0))
+    torch.testing.assert_close(model.ssm.A.real[:, 0], torch.full((3,), -math.exp(-5)))  # the authors' mode 0
     torch.testing.assert_close(model.ssm.A.imag[0], TINY.flip_alpha * math.pi * torch.arange(4.0))
+
+
+def test_the_authors_model_is_linear_with_their_initialisation():
+    paper = denoising.PAPER
+    assert (paper.head, paper.c_init, paper.amplitude, paper.per_channel) == ("conv", "authors", 0.5, True)
+    assert paper.mode0_real == pytest.approx(-math.exp(-5)) and paper.real_part == -3.0
+    torch.manual_seed(0)
+    model = denoising.DenoisingModel(TINY, 10.0, 0.0)
+    C = torch.view_as_complex(model.ssm.C.detach())[0]                 # (channels, modes)
+    assert (C[:, 0] == 0).all() and (C[:, 1:] != 0).all()               # mode 0 (y_0 = 0) starts at 0
+    # |c_j| grows with |ω_j| = Δ·|y_j|: the ratio to 10·|ω_j| is a complex normal's modulus
+    omega = TINY.dt * model.ssm.A.imag.detach()[0, 1:]
+    ratio = C[:, 1:].abs() / (10 * omega)
+    assert 0.05 < ratio.mean() < 3
+    # linear: f(a·u + b·w) = a·f(u) + b·f(w) once the bias of the 1×1 conv is taken out
+    u, w = torch.randn(2, 2, TINY.height * TINY.width, 3)
+    f = lambda x: model(x) - model(torch.zeros_like(x))
+    torch.testing.assert_close(f(2 * u - 3 * w), 2 * f(u) - 3 * f(w), rtol=1e-4, atol=1e-5)
+    assert isinstance(model.mix, torch.nn.Conv1d) and model.mix.kernel_size == (1,)
+
+
+def test_evaluation_noise_is_drawn_per_channel():
+    strengths = fbssm.data.stripes.stripe_strengths(5, 0.5, seed=1, channels=3)
+    assert strengths.shape == (5, 3) and (strengths >= 0).all() and (strengths < 0.5).all()
+    assert strengths.std(1).min() > 0                                    # channels differ
 
 
 def test_mode_response_is_the_kernel_response_with_unit_coefficients():
@@ -54,7 +80,7 @@ def test_mode_response_is_the_kernel_response_with_unit_coefficients():
 
 def test_linear_head_lets_through_what_its_response_says():
     """For the LTI head the vertical stripes' energy fraction is |response(κ)|² (a pure tone)."""
-    config = replace(TINY, head="linear", height=64, n_test=3)
+    config = replace(TINY, head="linear", height=64, n_test=3, per_channel=False)
     torch.manual_seed(0)
     model = denoising.DenoisingModel(config, 10.0, 0.5)
     test = fbssm.data.celeba.faces(3, config.shape)
@@ -89,3 +115,15 @@ def test_cli_runs_denoising(tmp_path, monkeypatch, capsys):
     assert [(r["alpha"], r["beta"]) for r in stored["runs"]] == [(10.0, -0.5)]
     assert main(["list"]) == 0
     assert "denoising" in capsys.readouterr().out
+
+
+def test_departures_from_the_authors_have_reasons():
+    from fbssm.experiments.departures import departure_table
+    rows = denoising.departures(denoising.QUICK)
+    assert all(row.reason for row in rows if row.departs)
+    departed = {row.setting for row in rows if row.departs}
+    assert {"model", "real parts", "C at the start", "evaluation noise a·U", "training target"}.isdisjoint(departed)
+    assert "faces" in departed and "modes n" in departed
+    glu = {row.setting for row in denoising.departures(replace(denoising.QUICK, head="glu")) if row.departs}
+    assert "model" in glu
+    assert "| training target | the clean face (MSE) | same |" in departure_table(rows)

@@ -58,11 +58,13 @@ def stripe_pattern(shape, kappa, direction):
     return torch.cos(kappa * index).reshape(-1).float()
 
 
-def stripe_strengths(n, amplitude=1.0, seed=0):
-    """a·U for n images, U ~ U[0, 1) drawn from `seed`: shape (n,)."""
+def stripe_strengths(n, amplitude=1.0, seed=0, channels=None):
+    """a·U for n images, U ~ U[0, 1) drawn from `seed`: shape (n,), or (n, channels) with one draw
+    per image and channel (the authors' evaluation noise)."""
     n = check_length("n", n)
     check_finite("amplitude", amplitude)
-    return amplitude * torch.rand(n, generator=torch.Generator().manual_seed(seed))
+    shape = (n,) if channels is None else (n, check_length("channels", channels))
+    return amplitude * torch.rand(shape, generator=torch.Generator().manual_seed(seed))
 
 
 def stripe_noise(n, shape, direction, amplitude=1.0, kappa=None, channels=3, seed=0):

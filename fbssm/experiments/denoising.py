@@ -65,13 +65,17 @@ class DenoisingConfig:
     flip_alpha: float                # the value of α = "flip" (paper 490.52/π)
     n_train: int | None              # None: CelebA's whole train split
     n_test: int
-    real_part: float = -3.0          # x_j of every mode
+    real_part: float = -3.0          # x_j of every mode (but mode 0's, when mode0_real is set)
+    mode0_real: float | None = None  # x_0 of mode 0 (y_0 = 0): the authors' −e⁻⁵; None: real_part
+    c_init: str = "normal"           # "normal": C ~ CN(0, 1)·√½; "authors": C_j ∝ |ω_j| (see initial_c)
     channels: int = 3                # RGB
     data: str = "auto"               # "celeba" | "lfw" | "auto" (CelebA if found, else LFW)
     crop: int = 178                  # CelebA centre crop
-    amplitude: float = 0.5           # a in a·U·cos(κ·index), U ~ U[0, 1) per image: a choice
+    amplitude: float = 0.5           # a in a·U·cos(κ·index): the authors' evaluation noise (0.5)
+    per_channel: bool = True         # U ~ U[0, 1) drawn per image and channel (the authors') or per image
     stripe_fraction: float = 61 / 64  # κ = the harmonic this far to Nyquist (61π/64 at W = 128)
-    head: str = "glu"                # "glu": the S4D layer's GELU + 1×1 conv + GLU; "linear": its LTI part
+    head: str = "conv"               # "conv": the LTI part, then a 1×1 conv (the authors', linear);
+                                     # "glu": GELU + 1×1 conv + GLU (an S4D layer); "linear": the LTI part
     train: TrainConfig = TrainConfig()
     seeds: tuple = (0,)
     noise_seed: int = 1
@@ -87,12 +91,18 @@ class DenoisingConfig:
         return stripe_kappa(self.width, self.stripe_fraction)
 
 
+HEADS = ("conv", "glu", "linear")
+C_INITS = ("normal", "authors")
+# The authors' denoising script: the linear model (SSM convolution, then a 1×1 Conv1d), mode 0 at
+# −e⁻⁵ + 0i, C ∝ |Im a_j|/1000, A frozen, clean images in training, noise 0.5·U(0, 1) per channel.
 PAPER = DenoisingConfig(scale="paper", height=2048, width=128, modes=64, dt=1e-4, filter_scale=1e4,
                         flip_alpha=490.52 / math.pi, n_train=None, n_test=1_000, data="celeba",
+                        mode0_real=-math.exp(-5), c_init="authors",
                         train=TrainConfig(epochs=20, batch_size=32, lr=1e-3))
 _QUICK_DT = scaled_step(32, 16)
 QUICK = DenoisingConfig(scale="quick", height=256, width=32, modes=16, dt=_QUICK_DT,
                         filter_scale=1 / _QUICK_DT, flip_alpha=harmonic_alpha(32, _QUICK_DT),
+                        mode0_real=-math.exp(-5), c_init="authors",
                         n_train=80, n_test=20, data="auto", seeds=(0, 1, 2), threads=1,
                         train=TrainConfig(epochs=20, batch_size=8, lr=2e-2))
 
@@ -107,9 +117,21 @@ def alpha_label(config, alpha):
 
 
 def initial_eigenvalues(config):
-    """a_j = x + i·π·j (S4D-Lin's imaginary parts; the layer's α scales them), j = 0..n−1."""
+    """a_j = x + i·π·j (S4D-Lin's imaginary parts; the layer's α scales them), j = 0..n−1; mode 0
+    (y_0 = 0) has the real part mode0_real when that is set."""
     j = torch.arange(config.modes, dtype=torch.float32)
-    return torch.complex(torch.full((config.modes,), float(config.real_part)), math.pi * j)
+    real = torch.full((config.modes,), float(config.real_part))
+    if config.mode0_real is not None:
+        real[0] = config.mode0_real
+    return torch.complex(real, math.pi * j)
+
+
+def initial_c(config, A, generator=None):
+    """The authors' C: complex normal × |Im a_j|/1000 at their Δ = 10⁻⁴, written as × 10·|Δ·Im a_j|
+    so that it scales with the modes' discrete frequencies at any Δ (mode 0 starts at 0). Shape
+    (channels, n), complex."""
+    noise = torch.randn(config.channels, config.modes, dtype=torch.cfloat, generator=generator)
+    return noise * 10 * (config.dt * A.imag).abs()
 
 
 class DenoisingModel(nn.Module):
@@ -117,15 +139,22 @@ class DenoisingModel(nn.Module):
 
     def __init__(self, config, alpha, beta):
         super().__init__()
-        self.head = check_choice("head", config.head, ("glu", "linear"))
+        self.head = check_choice("head", config.head, HEADS)
         self.ssm = S4D(config.channels, config.modes, init=initial_eigenvalues(config),
                        alpha=resolve_alpha(config, alpha), beta=beta, dt_min=config.dt,
                        dt_max=config.dt, train_A=False, train_dt=False, skip=False,
                        glu=config.head == "glu", filter_normalization="bins",
                        filter_scale=config.filter_scale)
+        if check_choice("c_init", config.c_init, C_INITS) == "authors":
+            with torch.no_grad():
+                self.ssm.C.copy_(torch.view_as_real(initial_c(config, self.ssm.A.detach()[0]))[None])
+        self.mix = nn.Conv1d(config.channels, config.channels, 1) if self.head == "conv" else None
 
     def forward(self, u):
-        return self.ssm(u) if self.head == "glu" else self.ssm.lti(u)
+        if self.head == "glu":
+            return self.ssm(u)
+        v = self.ssm.lti(u)
+        return v if self.mix is None else self.mix(v.transpose(1, 2)).transpose(1, 2)
 
 
 def _filtered_response(A, C, dt, beta, filter_scale, omega, length):
@@ -164,7 +193,8 @@ def evaluate(model, test, config, device=None):
     device = select_device(device)
     model = model.to(device).eval()
     n, batch = len(test), config.eval_batch_size
-    strengths = stripe_strengths(n, config.amplitude, config.noise_seed)
+    strengths = stripe_strengths(n, config.amplitude, config.noise_seed,
+                                 channels=config.channels if config.per_channel else None)
     patterns = {d: stripe_pattern(config.shape, config.kappa, d).to(device) for d in DIRECTIONS}
     sums = {"fit": 0.0, **{d: {"out": 0.0, "noise": 0.0, "passed": 0.0} for d in DIRECTIONS}}
     with torch.no_grad():
@@ -173,8 +203,8 @@ def evaluate(model, test, config, device=None):
             clean_out = model(clean)
             sums["fit"] += ((clean_out - clean) ** 2).sum().item()
             for d in DIRECTIONS:
-                noise = strengths[start:start + batch, None, None].to(device) * patterns[d][None, :, None]
-                noise = noise.expand_as(clean)
+                strength = strengths[start:start + batch].to(device).reshape(len(clean), 1, -1)
+                noise = (strength * patterns[d][None, :, None]).expand_as(clean)
                 out = model(clean + noise)
                 sums[d]["out"] += ((out - clean) ** 2).sum().item()
                 sums[d]["noise"] += (noise ** 2).sum().item()
@@ -243,3 +273,35 @@ def find_run(results, alpha, beta, seed=None):
         if entry["alpha_setting"] == alpha and entry["beta"] == beta and seed in (None, entry["seed"]):
             return entry
     raise KeyError(f"no run with alpha={alpha!r}, beta={beta!r}, seed={seed!r} in the results")
+
+
+def departures(config):
+    """Where `config` departs from the authors' denoising script (`PAPER`), and why."""
+    from .departures import Departure
+    paper, ours = PAPER, config
+    same_relations = "the paper's relations kept at a smaller size (Chapter 6: Δ = 1/(W(n − 1)), the flip α = 2/(WΔ))"
+    heads = {"conv": "SSM convolution, then a 1×1 conv (linear)", "glu": "S4D layer: GELU, 1×1 conv, GLU",
+             "linear": "SSM convolution only"}
+    return [
+        Departure("faces", f"{ours.data}, {ours.height} × {ours.width}", f"CelebA, {paper.height} × {paper.width}",
+                  "CelebA is not shipped; LFW faces (scikit-image) stand in when it is absent, at a CPU size"),
+        Departure("training faces", "all" if ours.n_train is None else f"{ours.n_train:,}", "all (CelebA train split)",
+                  "CPU minutes"),
+        Departure("modes n", f"{ours.modes}", f"{paper.modes}", same_relations),
+        Departure("Δ (fixed)", f"{ours.dt:.3g}", f"{paper.dt:g}", same_relations),
+        Departure("flip α", f"{ours.flip_alpha:.4g}", f"{paper.flip_alpha:.4g}", same_relations),
+        Departure("filter", f"(1 + k/{ours.filter_scale:.4g})^β", f"(1 + k/{paper.filter_scale:g})^β",
+                  "the scale is 1/Δ in both"),
+        Departure("model", heads[ours.head], heads[paper.head], "a variant, labelled where it is used"),
+        Departure("real parts", f"{ours.real_part:g}, mode 0 "
+                  + ("−e⁻⁵" if ours.mode0_real == paper.mode0_real else f"{ours.mode0_real or ours.real_part:g}"),
+                  f"{paper.real_part:g}, mode 0 −e⁻⁵", "a variant"),
+        Departure("C at the start", ours.c_init, paper.c_init, "a variant"),
+        Departure("A, Δ", "frozen", "frozen"),
+        Departure("training target", "the clean face (MSE)", "the clean face (MSE)"),
+        Departure("epochs × batch", f"{ours.train.epochs} × {ours.train.batch_size}",
+                  f"{paper.train.epochs} × {paper.train.batch_size}", "a smaller set of faces"),
+        Departure("AdamW rate", f"{ours.train.lr:g}", f"{paper.train.lr:g}", "far fewer steps need a larger rate"),
+        Departure("evaluation noise a·U", f"{ours.amplitude:g}·U(0, 1) per {'channel' if ours.per_channel else 'image'}",
+                  f"{paper.amplitude:g}·U(0, 1) per channel", "a variant"),
+    ]
