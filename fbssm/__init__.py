@@ -14,7 +14,7 @@ from .optim import param_groups
 from .device import SCALES, current_scale, select_device
 from .metrics import frame_metrics, ssim
 from .video import ConvSSM, rollout
-from .results import code_fingerprint, is_current, page_cost, stored_result, stored_results
+from .results import code_fingerprint, is_current, page_cost, same_config, stored_result, stored_results
 
 __version__ = "0.1.0"
 
@@ -28,5 +28,5 @@ __all__ = [
     "S4D", "ResidualBlock", "SequenceModel", "param_groups",
     "SCALES", "current_scale", "select_device",
     "ssim", "frame_metrics", "ConvSSM", "rollout",
-    "stored_result", "stored_results", "page_cost", "code_fingerprint", "is_current",
+    "stored_result", "stored_results", "page_cost", "code_fingerprint", "is_current", "same_config",
 ]

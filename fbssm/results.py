@@ -8,6 +8,7 @@ import json
 import os
 import platform
 import subprocess
+from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 
@@ -182,6 +183,19 @@ def stored_results(prefix, folder=None):
     if folder is not None and Path(folder).is_dir():
         names |= {p.stem for p in Path(folder).glob(f"{prefix}*.json")}
     return {name: stored_result(name, folder) for name in sorted(names)}
+
+
+def same_config(stored, config, ignore=("seeds",)):
+    """Whether a stored run's configuration (its results' "config") is `config` (a dataclass),
+    fields in `ignore` aside; a field the library added since the run counts when it keeps its
+    default, i.e. only the fields the stored run records are compared."""
+    mine = json.loads(json.dumps(asdict(config), default=_jsonable))
+
+    def agrees(old, new):
+        if isinstance(old, dict):
+            return isinstance(new, dict) and all(k in ignore or (k in new and agrees(v, new[k])) for k, v in old.items())
+        return old == new
+    return agrees(stored, mine)
 
 
 def _jsonable(value):

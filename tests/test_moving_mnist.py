@@ -369,3 +369,10 @@ def test_cli_runs_moving_mnist(tmp_path, monkeypatch):
                  "--alpha", "10", "--beta", "0.5"]) == 0
     stored = json.loads((tmp_path / "moving-mnist-quick.json").read_text())
     assert [(r["alpha"], r["beta"]) for r in stored["runs"]] == [(10.0, 0.5)]
+
+
+def test_departures_from_the_paper_have_reasons():
+    from fbssm.experiments.departures import departure_table
+    rows = moving_mnist.departures(moving_mnist.QUICK)
+    assert all(row.reason for row in rows if row.departs)
+    assert "| frame side | 32 px | 64 px |" in departure_table(rows)

@@ -165,3 +165,14 @@ def test_stale_results_are_refused_when_current_is_asked(tmp_path):
     (tmp_path / "toy-run.json").write_text(json.dumps(fresh))
     assert fbssm.stored_result("toy-run", folder=tmp_path, current=True) == fresh
     assert run_metadata("cpu")["code"]["module"] == __name__   # the caller's module by default
+
+
+def test_same_config_compares_what_the_stored_run_recorded():
+    from dataclasses import asdict, replace
+    from fbssm.experiments import waves
+    stored = json.loads(json.dumps(asdict(replace(waves.QUICK, seeds=(0, 1, 2)))))
+    assert fbssm.same_config(stored, waves.QUICK)                      # seeds aside
+    assert not fbssm.same_config(stored, replace(waves.QUICK, length=10_001))
+    assert not fbssm.same_config(stored, replace(waves.QUICK, seeds=(5,)), ignore=())
+    del stored["imag_lr_max"]                                           # a field added since the run
+    assert fbssm.same_config(stored, waves.QUICK)

@@ -4,7 +4,8 @@ Per page: (a) no request leaves 127.0.0.1; (b) every plotly figure is drawn, and
 slider changes the drawn data; (c) every widget view is rendered; (d) no broken image;
 (e) no uncaught page error; (f) all math is typeset and no raw TeX shows; (g) no code-cell
 output is empty; (h) no serious or critical axe-core violation, and every image and plotly
-figure has a text alternative. Each page is loaded once and every check reports its failures
+figure has a text alternative; (i) nothing is wider than the text column (a table, a code block of
+the text) and no slider's current-value label overlaps an axis title. Each page is loaded once and every check reports its failures
 with the page name.
 """
 
@@ -148,6 +149,36 @@ EMPTY_OUTPUTS = r"""
 })).filter(o => o.empty).map(o => o.index)
 """
 
+LAYOUT = r"""
+() => {
+  const article = document.querySelector('article.bd-article') || document.querySelector('main') || document.body;
+  const column = article.getBoundingClientRect();
+  const wide = [];
+  article.querySelectorAll('table').forEach((table, i) => {
+    const box = table.getBoundingClientRect();
+    if (!box.width) return;                                    // inside a closed <details>
+    if (box.right > column.right + 2 || table.scrollWidth > table.clientWidth + 2)
+      wide.push(`table ${i} is ${Math.round(Math.max(box.width, table.scrollWidth))} px wide in a ${Math.round(column.width)} px column`);
+  });
+  article.querySelectorAll('pre').forEach((pre, i) => {
+    if (pre.closest('.cell_input, .cell_output, .output, details') || !pre.clientWidth) return;
+    if (pre.scrollWidth > pre.clientWidth + 2)
+      wide.push(`code block ${i} is cut off: ${pre.scrollWidth} px of text in ${pre.clientWidth} px`);
+  });
+  const overlaps = [];
+  const meets = (a, b) => a.width && b.width && a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  window.__fbssm.figures().forEach((gd, i) => {
+    const titles = Array.from(gd.querySelectorAll('.g-xtitle text, .g-x2title text, .g-ytitle text')).map(t => t.getBoundingClientRect());
+    gd.querySelectorAll('text.slider-current-value').forEach(label => {
+      const box = label.getBoundingClientRect();
+      if (titles.some(title => meets(box, title)))
+        overlaps.push(`figure ${gd.id || i}: the slider label "${label.textContent}" overlaps an axis title`);
+    });
+  });
+  return {wide, overlaps};
+}
+"""
+
 AXE_RUN = r"""
 async (rulesOff) => {
   const rules = Object.fromEntries(rulesOff.map(id => [id, {enabled: false}]));
@@ -254,6 +285,10 @@ def test_page(page_name, browser, base_url, report):
 
         # (g) empty outputs
         problems += [f"code-cell output #{index} is empty" for index in page.evaluate(EMPTY_OUTPUTS)]
+
+        # (i) layout
+        layout = page.evaluate(LAYOUT)
+        problems += layout["wide"] + layout["overlaps"]
 
         # (h) accessibility
         page.add_script_tag(path=str(AXE))
