@@ -42,9 +42,10 @@ def test_registered():
 def test_grid_brackets_both_ranges_around_the_default(config):
     alphas, betas = config.alphas, config.betas
     assert min(alphas) <= 0.1 and max(alphas) >= 100 and 1.0 in alphas
-    assert min(betas) <= -1 and max(betas) >= 1 and 0.0 in betas
+    assert min(betas) <= -0.5 and max(betas) >= 0.5 and 0.0 in betas
+    assert {2.0, 3.0, 5.0} <= set(alphas)             # "slightly larger α" is on the grid
     assert config.grid == tuple((a, b) for a in alphas for b in betas)
-    assert len(config.seeds) >= 2
+    assert len(config.seeds) >= (1 if config.scale == "quick" else 2)   # quick: more seeds are stored
 
 
 def test_quick_grid_is_part_of_the_paper_grid():
@@ -184,3 +185,11 @@ def test_cli_without_alpha_runs_the_configurations_own_grid(monkeypatch, tmp_pat
     assert len(scifar.QUICK.grid) < len(scifar.SETTINGS)
     main(["run", "scifar", "--alpha", "3", "--beta", "-0.5", "--out", str(tmp_path), "--no-progress"])
     assert seen["settings"] == ((3.0, -0.5),)
+
+
+def test_departures_name_a_reason_for_each_difference():
+    from fbssm.experiments.departures import departure_table
+    rows = scifar.departures(scifar.QUICK)
+    assert all(row.reason for row in rows if row.departs)
+    table = departure_table(rows)
+    assert "| weight decay | 0.01 | same |" in table and "| α | 0.1, 1, 2, 3, 5, 10, 100 | 3 |" in table
