@@ -6,7 +6,7 @@ normalisation where it matters at the waves' frequencies.
     .venv/bin/python scripts/waves_variants.py --seed 0     # one seed
 
 Variants (everything else is waves.QUICK):
-  (10, 0.5) with Im(a_j) at the rate of every other parameter (0.03), at 0.5 and at 1 — the page's
+  (10, 0.5) with Im(a_j) at the rate of every other parameter (0.03) and at 0.5 — the page's
       rule, min(0.2·α, 2), gives it 2, and that run is in waves-quick.json;
   (0.01, -1) with Im(a_j) at 2, the page's cap given to every α;
   (100, 1) with the page's rule uncapped, 0.2·α = 20;
@@ -33,7 +33,6 @@ def variants(seeds):
     return [
         ("one rate", (10.0, 0.5), replace(quick, imag_lr_per_alpha=None, imag_lr_max=None)),
         ("0.5", (10.0, 0.5), fixed(0.5)),
-        ("1", (10.0, 0.5), fixed(1.0)),
         ("2 at every α", (0.01, -1.0), fixed(2.0)),
         ("0.2·α uncapped", (100.0, 1.0), replace(quick, imag_lr_max=None)),
         ("β = 1, scale 100", (1.0, 1.0), replace(quick, filter_scale=BETA_SCALE)),
