@@ -11,6 +11,8 @@
  *      so the name is the visible text. The colour-mode button's icons are Font Awesome
  *      SVGs whose <title> ("Light", "Dark") counts as the button's text; the titles are
  *      removed and the icons marked decorative; the button keeps aria-label "Color mode".
+ *      The folded cells' <summary> (MyST-NB, hide-input) says "Toggle hidden content" while
+ *      showing "Show code cell source"; its label is removed too.
  */
 (function () {
   "use strict";
@@ -40,6 +42,11 @@
       });
     document.querySelectorAll(".search-button__button[aria-label]").forEach(function (button) {
       button.removeAttribute("aria-label");
+    });
+    // MyST-NB's folded cells (hide-input): <summary aria-label="Toggle hidden content"> shows
+    // "Show code cell source"; without the label the name is the text a reader sees.
+    document.querySelectorAll('details.hide > summary[aria-label]').forEach(function (summary) {
+      summary.removeAttribute("aria-label");
     });
     document.querySelectorAll(".theme-switch-button svg title").forEach(function (title) {
       var icon = title.closest("svg");
