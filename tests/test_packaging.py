@@ -70,6 +70,9 @@ def test_config_readme_citation_and_cli_agree_with_the_project():
     assert PROJECT["urls"]["Issues"] == REPOSITORY + "/issues"
     readme = (ROOT / "README.md").read_text()
     assert f"{REPOSITORY}@v{fbssm.__version__}" in readme
+    teaching = (ROOT / "book" / "teaching.md").read_text()  # the install lines a class copies
+    releases = set(re.findall(re.escape(REPOSITORY) + r"(?:@v|/archive/refs/tags/v)([\d.]+\d)", teaching))
+    assert releases == {fbssm.__version__}
     citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
     assert citation["version"] == fbssm.__version__ and citation["repository-code"] == REPOSITORY
     assert citation["preferred-citation"]["title"] == "Tuning Frequency Bias of State Space Models"
