@@ -45,6 +45,17 @@ def test_model_is_frozen_without_skip():
     torch.testing.assert_close(model.ssm.A.imag[0], TINY.flip_alpha * math.pi * torch.arange(4.0))
 
 
+def test_the_moving_modes_variant_trains_the_eigenvalues_and_rebuilds_them(tmp_path):
+    variant = replace(TINY, train_A=True, train=replace(TINY.train, imag_lr=1.0))
+    trainable = {name for name, p in denoising.DenoisingModel(variant, 1.0, 0.0).named_parameters()
+                 if p.requires_grad}
+    assert {"ssm.log_A_real", "ssm.A_imag"} <= trainable and "ssm.log_dt" not in trainable
+    run = denoising.run(variant, ((1.0, 0.0),), progress=False)["runs"][0]
+    start = denoising.DenoisingModel(variant, 1.0, 0.0).ssm.A_imag
+    moved = denoising.model_from_run(variant, run).ssm.A_imag
+    assert (moved - start).abs().max() > 0.1        # at rate 1 for two steps, Adam moves y_j by about 2
+
+
 def test_the_authors_model_is_linear_with_their_initialisation():
     paper = denoising.PAPER
     assert (paper.head, paper.c_init, paper.amplitude, paper.per_channel) == ("conv", "authors", 0.5, True)

@@ -76,6 +76,7 @@ class DenoisingConfig:
     stripe_fraction: float = 61 / 64  # κ = the harmonic this far to Nyquist (61π/64 at W = 128)
     head: str = "conv"               # "conv": the LTI part, then a 1×1 conv (the authors', linear);
                                      # "glu": GELU + 1×1 conv + GLU (an S4D layer); "linear": the LTI part
+    train_A: bool = False            # the authors freeze A; True: a variant whose modes may move
     train: TrainConfig = TrainConfig()
     seeds: tuple = (0,)
     noise_seed: int = 1
@@ -135,14 +136,15 @@ def initial_c(config, A, generator=None):
 
 
 class DenoisingModel(nn.Module):
-    """One S4D layer with A and Δ frozen and no skip term; `head` says what follows its LTI part."""
+    """One S4D layer with Δ frozen (and A, unless config.train_A) and no skip term; `head` says
+    what follows its LTI part."""
 
     def __init__(self, config, alpha, beta):
         super().__init__()
         self.head = check_choice("head", config.head, HEADS)
         self.ssm = S4D(config.channels, config.modes, init=initial_eigenvalues(config),
                        alpha=resolve_alpha(config, alpha), beta=beta, dt_min=config.dt,
-                       dt_max=config.dt, train_A=False, train_dt=False, skip=False,
+                       dt_max=config.dt, train_A=config.train_A, train_dt=False, skip=False,
                        glu=config.head == "glu", filter_normalization="bins",
                        filter_scale=config.filter_scale)
         if check_choice("c_init", config.c_init, C_INITS) == "authors":
