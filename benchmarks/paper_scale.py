@@ -233,9 +233,22 @@ def gpu_estimate(record, measurements, roofline):
     return result
 
 
+def refresh_configuration(record):
+    """Take a record's epoch and step counts from the library's paper configuration as it is now
+    (they are configuration, not measurement); its shapes and batch must still be the measured ones."""
+    case = {c.name: c for c in all_cases()}[record["name"]]
+    if {key: record[key] for key in case.shapes} != case.shapes or record["batch_size"] != case.batch_size:
+        raise SystemExit(f"{record['name']} was measured at other shapes or another batch than the library's paper "
+                         f"configuration now has: measure it again (--only {record['name']})")
+    record.update(train_size=case.train_size, steps_per_epoch=case.steps_per_epoch, total_steps=case.total_steps)
+
+
 def derive(results):
     """Fill in what follows from the measurements: each run at the paper's batch, and on 1 and 8
-    GPUs (measured on a GPU, an ESTIMATE from a CPU). Recomputable with --derive."""
+    GPUs (measured on a GPU, an ESTIMATE from a CPU), with the epoch and step counts of the library's
+    paper configurations. Recomputable with --derive."""
+    for record in results["configurations"]:
+        refresh_configuration(record)
     results["extrapolation"] = (
         "at a batch between or beyond the measured ones: memory along the line through the smallest and the "
         "largest (a fixed part plus a part per row); time between them along that line, beyond the largest "
