@@ -256,12 +256,9 @@ def test_generated_pathfinder_labels_agree_with_flood_fill():
     assert sequences.inputs.shape == (5, 1024, 1) and set(sequences.inputs.unique().tolist()) == {-1.0, 1.0}
 
 
-def test_generated_pathfinder_is_fast_and_says_when_paths_do_not_fit():
-    import time
-
-    start = time.perf_counter()
-    generate_pathfinder(200, seed=1)
-    assert time.perf_counter() - start < 4  # a few hundred per second; generous for a shared CPU
+def test_generated_pathfinder_says_when_paths_do_not_fit():
+    # (its speed is not a test: a timed assert fails on a busy machine; benchmarks/ measures speed)
+    assert len(generate_pathfinder(200, seed=1).labels) == 200
     with pytest.raises(ValueError, match="could not fit"):
         generate_pathfinder(1, size=8, n_paths=4, segments=8, tries=5)
 
