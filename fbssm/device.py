@@ -26,16 +26,53 @@ def select_device(device=None):
     if device in (None, "auto"):
         if torch.cuda.is_available():
             device = "cuda"
-        elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        elif _mps_available():
             device = "mps"
         else:
             device = "cpu"
-    device = torch.device(device)
+    device = check_device(device)
     environment = distributed_environment()
     if device.type == "cuda" and device.index is None and environment is not None:
         device = torch.device("cuda", environment[2])
         torch.cuda.set_device(device)
     return device
+
+
+def check_device(device, name="device"):
+    """`device` (a name such as "cuda:1", or a torch.device) as a torch.device, once this machine
+    has it; else a ValueError naming the argument, the device and the available ones."""
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError):
+        parsed = None
+    if parsed is None or not _has(parsed):
+        raise ValueError(f"{name} {str(device)!r} is not available here; available: "
+                         f"{', '.join(available_devices())}")
+    return parsed
+
+
+def available_devices():
+    """The device names this machine can run on: cpu, each CUDA GPU, mps."""
+    names = ["cpu"]
+    if torch.cuda.is_available():
+        names += ["cuda"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if _mps_available():
+        names.append("mps")
+    return names
+
+
+def _has(device):
+    if device.type == "cpu":
+        return device.index in (None, 0)
+    if device.type == "cuda":
+        return torch.cuda.is_available() and (device.index is None or device.index < torch.cuda.device_count())
+    if device.type == "mps":
+        return _mps_available() and device.index in (None, 0)
+    return False
+
+
+def _mps_available():
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
 
 
 def init_distributed():

@@ -8,12 +8,14 @@ import json
 import os
 import platform
 import subprocess
+import warnings
 from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 
 import torch
 
+from ._files import atomic_write, locked
 from .device import is_main_process, select_device, world_size
 
 
@@ -135,19 +137,109 @@ def is_current(results):
         return False
 
 
-def save_results(path, results):
-    """Write a results dict (JSON-serialisable) atomically; returns the path.
+# What names a results file moved aside by `save_results`; `stored_results` passes over them.
+REPLACED = "replaced-"
 
-    Under torchrun only process 0 writes (every process holds the same results).
+
+def save_results(path, results):
+    """Write a results dict (JSON-serialisable) to `path` and return the path.
+
+    Under `locked(path)`, a file already there that `mergeable` finds of the same sweep is merged
+    with `results` (`merge_results`); any other file, or one that is not valid JSON, is moved
+    aside to ``<stem>.replaced-<UTC time>.json`` with a warning, never deleted. A results dict
+    without "runs" (a derived file: a benchmark, a script's summary) replaces the file at `path`:
+    its writer regenerates it whole. The write is atomic (`atomic_write`). Under torchrun only
+    process 0 writes (every process holds the same results).
     """
     path = Path(path)
     if not is_main_process():
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=1, default=_jsonable))
-    tmp.replace(path)
+    new = json.loads(json.dumps(results, default=_jsonable))
+    with locked(path):
+        old = _readable(path)
+        if old is not None and mergeable(old, new):
+            new = merge_results(old, new)
+        elif path.exists() and "runs" in new:
+            what = "was not valid JSON" if old is None else "held the results of another sweep"
+            warnings.warn(f"{path} {what}: moved it to {_move_aside(path)} and wrote the new results "
+                          f"to {path}", stacklevel=2)
+        text = json.dumps(new, indent=1).encode()
+        atomic_write(path, lambda file: file.write(text))
     return path
+
+
+def run_key(record):
+    """What names a run inside a results file: (record["setting"], record["seed"])."""
+    for key in ("setting", "seed"):
+        if key not in record:
+            raise ValueError(f"a results record must carry {key!r}, got one with keys {sorted(record)}")
+    return record["setting"], record["seed"]
+
+
+def mergeable(old, new):
+    """Whether two results dicts hold runs of one sweep, so that their records can share a file:
+    same experiment, scale and code fingerprint, the same configuration apart from the seeds
+    (`same_config`'s comparison, both ways), equal values for every other top-level key but
+    "runs" and "meta", and every record named by `run_key` (a string setting, an integer seed)."""
+    if not all(isinstance(r, dict) and isinstance(r.get("runs"), list) and isinstance(r.get("config"), dict)
+               for r in (old, new)):
+        return False
+    others = (old.keys() | new.keys()) - {"runs", "meta", "config"}
+    fingerprint = _fingerprint(old)
+    return (all(old.get(key, _MISSING) == new.get(key, _MISSING) for key in others)
+            and fingerprint is not None and fingerprint == _fingerprint(new)
+            and _agrees(old["config"], new["config"]) and _agrees(new["config"], old["config"])
+            and all(_named(record) for record in old["runs"] + new["runs"]))
+
+
+def merge_results(old, new):
+    """`old`'s records in order, each one `new` also holds (same `run_key`) replaced in place by
+    `new`'s, then `new`'s other records; config.seeds is the sorted union of the runs' seeds and
+    meta is `new`'s."""
+    runs = list(old["runs"])
+    where = {run_key(record): i for i, record in enumerate(runs)}
+    for record in new["runs"]:
+        key = run_key(record)
+        if key in where:
+            runs[where[key]] = record
+        else:
+            where[key] = len(runs)
+            runs.append(record)
+    config = {**new["config"], "seeds": sorted({record["seed"] for record in runs})}
+    return {**old, **new, "config": config, "runs": runs}
+
+
+_MISSING = object()
+
+
+def _fingerprint(results):
+    meta = results.get("meta")
+    code = meta.get("code") if isinstance(meta, dict) else None
+    return code.get("fingerprint") if isinstance(code, dict) else None
+
+
+def _named(record):
+    return (isinstance(record, dict) and isinstance(record.get("setting"), str)
+            and isinstance(record.get("seed"), int) and not isinstance(record["seed"], bool))
+
+
+def _readable(path):
+    """The JSON in `path`, or None when there is no file or it is not valid JSON."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (FileNotFoundError, ValueError):  # UnicodeDecodeError is a ValueError
+        return None
+
+
+def _move_aside(path):
+    """Rename `path` to ``<stem>.replaced-<UTC time>.json`` beside it (a free name) and return it."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    aside, n = path.with_name(f"{path.stem}.{REPLACED}{stamp}.json"), 1
+    while aside.exists():
+        n += 1
+        aside = path.with_name(f"{path.stem}.{REPLACED}{stamp}-{n}.json")
+    os.replace(path, aside)
+    return aside
 
 
 def load_results(path):
@@ -178,10 +270,10 @@ def stored_result(name, folder=None, current=False):
 
 def stored_results(prefix, folder=None):
     """name → results of every stored ``<prefix>*.json`` (``folder``'s files replace the package's
-    of the same name), in name order."""
+    of the same name; files `save_results` moved aside left out), in name order."""
     names = {r.name[:-5] for r in stored_folder().iterdir() if r.name.startswith(prefix) and r.name.endswith(".json")}
     if folder is not None and Path(folder).is_dir():
-        names |= {p.stem for p in Path(folder).glob(f"{prefix}*.json")}
+        names |= {p.stem for p in Path(folder).glob(f"{prefix}*.json") if f".{REPLACED}" not in p.name}
     return {name: stored_result(name, folder) for name in sorted(names)}
 
 
@@ -189,13 +281,16 @@ def same_config(stored, config, ignore=("seeds",)):
     """Whether a stored run's configuration (its results' "config") is `config` (a dataclass),
     fields in `ignore` aside; a field the library added since the run counts when it keeps its
     default, i.e. only the fields the stored run records are compared."""
-    mine = json.loads(json.dumps(asdict(config), default=_jsonable))
+    return _agrees(stored, json.loads(json.dumps(asdict(config), default=_jsonable)), ignore)
 
-    def agrees(old, new):
-        if isinstance(old, dict):
-            return isinstance(new, dict) and all(k in ignore or (k in new and agrees(v, new[k])) for k, v in old.items())
-        return old == new
-    return agrees(stored, mine)
+
+def _agrees(old, new, ignore=("seeds",)):
+    """Whether every field of the configuration dict `old` (nested ones too), those in `ignore`
+    aside, has the same value in `new`."""
+    if isinstance(old, dict):
+        return isinstance(new, dict) and all(k in ignore or (k in new and _agrees(v, new[k], ignore))
+                                             for k, v in old.items())
+    return old == new
 
 
 def _jsonable(value):
