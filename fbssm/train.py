@@ -5,6 +5,11 @@ iteration, progress bars, a metrics history, the eigenvalue log (every S4D layer
 few steps), atomic checkpoints with exact resume, and a clear stop on a NaN/inf loss. Options:
 gradient accumulation, bfloat16 autocast, torch.compile.
 
+A checkpoint records the run's identity (the caller's `identity`, the TrainConfig, the data's
+rows and fingerprint, the fbssm version) and resumes only a run with the same identity: another
+one raises CheckpointMismatch naming the fields that differ (restart=True trains from scratch).
+Checkpoints hold tensors, dicts, lists, numbers and strings only, and load with weights_only=True.
+
 The same call trains data-parallel under torchrun (`torchrun --nproc_per_node=N -m fbssm run ...`):
 every process holds the whole model, wrapped in DistributedDataParallel. Step t takes the same
 global batch of `batch_size` rows as a one-process run; each process trains on its shard of it
@@ -14,18 +19,21 @@ writes the checkpoint, and the checkpoint holds the plain model's state: it resu
 number of processes.
 """
 import contextlib
+import hashlib
+import json
 import math
 import os
 import random
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.distributed as dist
 
-from ._checks import check_choice, check_length
+from ._checks import check_choice, check_count, check_length, check_nonnegative, check_positive
+from ._files import atomic_write
 from .device import init_distributed, select_device
 from .layers import S4D
 from .optim import param_groups
@@ -60,7 +68,17 @@ class TrainConfig:
     compile: bool | str = False         # torch.compile the model for the training steps
 
     def __post_init__(self):
+        check_length("epochs", self.epochs)
         check_length("batch_size", self.batch_size)
+        check_positive("lr", self.lr)
+        check_nonnegative("weight_decay", self.weight_decay)
+        for name in ("ssm_lr", "beta_lr", "imag_lr", "grad_clip"):
+            if getattr(self, name) is not None:
+                check_positive(name, getattr(self, name))
+        for name in ("warmup_steps", "seed", "log_eigenvalues_every", "checkpoint_every"):
+            check_count(name, getattr(self, name))
+        if self.max_steps is not None:
+            check_length("max_steps", self.max_steps)
         if check_length("accumulate", self.accumulate) > self.batch_size:
             raise ValueError(f"accumulate must be between 1 and batch_size ({self.batch_size}), "
                              f"got {self.accumulate}")
@@ -196,19 +214,6 @@ def _rng_state(device):
     return torch.get_rng_state(), cuda
 
 
-def _load(checkpoint, device, rank, world_size):
-    """The checkpoint's state if there is one (process 0 reads it and sends it to the others)."""
-    if world_size == 1:
-        if checkpoint is not None and Path(checkpoint).exists():
-            return torch.load(checkpoint, map_location=device, weights_only=False)
-        return None
-    state = [None]
-    if rank == 0 and checkpoint is not None and Path(checkpoint).exists():
-        state = [torch.load(checkpoint, map_location="cpu", weights_only=False)]
-    dist.broadcast_object_list(state, 0)
-    return state[0]
-
-
 def _restore_rng(state, config, device, rank, world_size):
     if world_size == 1:
         torch.set_rng_state(state["rng"])
@@ -227,16 +232,359 @@ def _restore_rng(state, config, device, rank, world_size):
         torch.manual_seed(_rank_seed(config.seed, rank, state["step"]))
 
 
-def _save_atomic(state, path):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)  # a crash mid-write never leaves a broken checkpoint
+# --- the run's identity and its checkpoint --------------------------------------------------------
+
+class CheckpointMismatch(ValueError):
+    """The checkpoint to resume from was written by another run: its identity differs from this one's."""
+
+
+WHAT_TO_DO = "pass restart=True (CLI: --restart) to train from scratch, or use another --out"
+RESERVED = ("train", "data", "fbssm")   # the identity's keys that train() fills in itself
+CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "history", "step", "epoch", "running", "rng")
+_ABSENT = object()
+
+
+def _check_arguments(train_data, loss_fn, config, evaluate, identity, restart):
+    """train()'s arguments checked before any work; returns the caller's identity as plain JSON."""
+    if (not isinstance(train_data, (tuple, list)) or not train_data
+            or not all(torch.is_tensor(t) for t in train_data)):
+        kinds = ([type(t).__name__ for t in train_data] if isinstance(train_data, (tuple, list))
+                 else type(train_data).__name__)
+        raise ValueError(f"train_data must be a non-empty tuple or list of tensors, got {kinds}")
+    lengths = [t.shape[0] if t.dim() else "scalar" for t in train_data]
+    if any(length == "scalar" or length < 1 for length in lengths) or len(set(lengths)) > 1:
+        raise ValueError(f"train_data's tensors must share one first length >= 1, got lengths {lengths}")
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    if evaluate is not None and not callable(evaluate):
+        raise TypeError(f"evaluate must be callable or None, got {type(evaluate).__name__}")
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    if not isinstance(restart, bool):
+        raise TypeError(f"restart must be True or False, got {restart!r}")
+    return _plain_identity(identity)
+
+
+def _plain_identity(identity):
+    if identity is None:
+        return {}
+    if not isinstance(identity, dict):
+        raise TypeError(f"identity must be a dict or None, got {type(identity).__name__}")
+    clash = [key for key in RESERVED if key in identity]
+    if clash:
+        raise ValueError(f"identity must not hold the keys {clash}: train() adds them "
+                         f"(its TrainConfig, the data's rows and fingerprint, the fbssm version)")
+    try:
+        return json.loads(json.dumps(identity))
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"identity must be JSON-serialisable ({error})") from None
+
+
+def data_fingerprint(tensors):
+    """A short sha256 of the tensors' bytes, in order, with their shapes and dtypes."""
+    digest = hashlib.sha256()
+    for tensor in tensors:
+        tensor = tensor.detach().cpu().contiguous()
+        digest.update(f"{tuple(tensor.shape)} {tensor.dtype};".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()[:16]
+
+
+def _run_identity(identity, config, train_data):
+    """Everything a checkpoint must match to be resumed by this run."""
+    from . import __version__
+    return {**identity, "train": json.loads(json.dumps(asdict(config))),
+            "data": {"rows": len(train_data[0]), "fingerprint": data_fingerprint(train_data)},
+            "fbssm": __version__}
+
+
+def _flatten(tree, prefix=""):
+    """{dotted name: value} of nested dicts (e.g. "train.max_steps")."""
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _short(value, width=40):
+    text = "(absent)" if value is _ABSENT else repr(value)
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _check_same_run(path, saved, identity, shown=6):
+    """Raise CheckpointMismatch naming every field where the saved identity differs from this run's."""
+    old, new = _flatten(saved), _flatten(identity)
+    names = list(new) + [name for name in old if name not in new]
+    differ = [name for name in names
+              if not _same(old.get(name, _ABSENT), new.get(name, _ABSENT))]
+    if differ:
+        listed = ", ".join(f"{name} {_short(old.get(name, _ABSENT))} → {_short(new.get(name, _ABSENT))}"
+                            for name in differ[:shown])
+        more = f" and {len(differ) - shown} more" if len(differ) > shown else ""
+        raise CheckpointMismatch(f"checkpoint {path} belongs to another run ({listed}{more}); {WHAT_TO_DO}")
+
+
+def _same(a, b):
+    if a is _ABSENT or b is _ABSENT:
+        return a is b
+    return a == b or json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def _first_line(error, width=120):
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _pre_identity(path):
+    return CheckpointMismatch(f"checkpoint {path} was written before checkpoints carried their run's "
+                              f"identity, so it cannot be matched to this run; {WHAT_TO_DO}")
+
+
+def _read_checkpoint(path):
+    """The checkpoint's state (tensors on the CPU, no pickled classes); a ValueError naming the file
+    if it is not one, CheckpointMismatch if it predates identities."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # truncated, garbage, or pickled classes: all unreadable here
+        if "fbssm." in str(error):
+            raise _pre_identity(path) from None
+        raise ValueError(f"{path} is not a readable checkpoint ({_first_line(error)}): delete it "
+                         f"or pass restart=True (CLI: --restart) to train from scratch") from None
+    problem = _checkpoint_problem(state)
+    if problem:
+        raise ValueError(f"{path} is not a readable checkpoint ({problem}): delete it "
+                         f"or pass restart=True (CLI: --restart) to train from scratch")
+    if "identity" not in state:
+        raise _pre_identity(path)
+    return state
+
+
+def _checkpoint_problem(state):
+    """What is wrong with a loaded checkpoint's layout, or None."""
+    if not isinstance(state, dict):
+        return f"it holds a {type(state).__name__}, not a dict of training state"
+    missing = [key for key in CHECKPOINT_KEYS if key not in state]
+    if missing:
+        return f"no {', '.join(missing)}"
+    history = state["history"]
+    if not isinstance(history, dict) or set(history) != {f.name for f in fields(History)}:
+        return "its history is not a History's fields"
+    if "identity" in state and not isinstance(state["identity"], dict):
+        return "its identity is not a dict"
+    return None
+
+
+def _plain(value):
+    """`value` with numpy scalars and arrays as Python numbers and lists (a weights-only load
+    reads no numpy objects)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [_plain(item) for item in value]
+        return items if isinstance(value, list) else tuple(items)
+    return value.tolist() if isinstance(value, (np.generic, np.ndarray)) else value
+
+
+def _history_state(history):
+    """The History as a plain dict (its eigenvalues stay tensors)."""
+    return {"step_loss": list(history.step_loss), "epochs": _plain(history.epochs),
+            "eigenvalue_steps": list(history.eigenvalue_steps), "eigenvalues": list(history.eigenvalues)}
+
+
+# --- the run --------------------------------------------------------------------------------------
+
+class _Run:
+    """One call of train(): the model, its optimiser and schedule, and where the run stands."""
+
+    def __init__(self, model, train_data, loss_fn, config, checkpoint, device):
+        self.rank, self.world_size = init_distributed()
+        self.device = select_device(device)
+        seed_everything(config.seed)
+        if self.rank > 0:
+            torch.manual_seed(_rank_seed(config.seed, self.rank, 0))
+        model.to(self.device)
+        self.model, self.train_data, self.loss_fn, self.config = model, train_data, loss_fn, config
+        self.checkpoint = checkpoint
+        self.optimizer = torch.optim.AdamW(param_groups(model, config.lr, config.weight_decay,
+                                                        config.ssm_lr, config.beta_lr, config.imag_lr))
+        self.n = len(train_data[0])
+        self.steps_per_epoch = math.ceil(self.n / config.batch_size)
+        self.total = config.epochs * self.steps_per_epoch
+        if config.max_steps is not None:
+            self.total = min(self.total, config.max_steps)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, cosine_with_warmup(self.total, config.warmup_steps))
+        self.history, self.step, self.epoch, self.running = History(), 0, 0, []
+        self.identity = None      # the run's identity (on process 0, which writes checkpoints)
+        self.saved_step = None    # the step of the checkpoint last written or resumed from
+        self.step_model = model
+
+    def resume(self, identity, restart):
+        """Continue from the checkpoint if there is one (unless restart), refusing one of another
+        run; then wrap the model for the steps (DDP, compile)."""
+        if self.checkpoint is not None and self.rank == 0:
+            self.identity = _run_identity(identity, self.config, self.train_data)
+        if self.checkpoint is not None and not restart:
+            state = self._load()
+            if state is not None:
+                self._restore(state)
+        self.step_model = _step_model(self.model, self.device, self.world_size, self.config.compile)
+
+    def _load(self):
+        """The checkpoint's state, or None without one: process 0 reads and checks it and sends
+        the state, or the error, to the others."""
+        outcome = (None, None)
+        if self.rank == 0 and Path(self.checkpoint).exists():
+            try:
+                state = _read_checkpoint(self.checkpoint)
+                _check_same_run(self.checkpoint, state["identity"], self.identity)
+                outcome = (state, None)
+            except ValueError as error:
+                outcome = (None, error)
+        if self.world_size > 1:
+            box = [outcome]
+            dist.broadcast_object_list(box, 0)
+            outcome = box[0]
+        state, error = outcome
+        if error is not None:
+            raise error
+        return state
+
+    def _restore(self, state):
+        try:
+            self.model.load_state_dict(state["model"])
+        except RuntimeError as error:
+            raise ValueError(f"checkpoint {self.checkpoint} does not fit this model "
+                             f"({_first_line(error)}); {WHAT_TO_DO}") from None
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.history = History(**state["history"])
+        self.step, self.epoch, self.running = state["step"], state["epoch"], state["running"]
+        self.saved_step = self.step
+        _restore_rng(state, self.config, self.device, self.rank, self.world_size)
+
+    def save(self):
+        """Write the checkpoint atomically (process 0; every process gives its RNG state)."""
+        if self.checkpoint is None:
+            return
+        rng_ranks = None
+        if self.world_size > 1:
+            rng_ranks = [None] * self.world_size
+            dist.all_gather_object(rng_ranks, _rng_state(self.device))
+        if self.rank == 0:
+            state = self._state(rng_ranks)
+            atomic_write(self.checkpoint, lambda file: torch.save(state, file))
+        self.saved_step = self.step
+
+    def _state(self, rng_ranks):
+        """What a checkpoint holds: tensors, dicts, lists, numbers and strings only."""
+        cuda = {"cuda_rng": torch.cuda.get_rng_state_all()} if torch.cuda.is_available() else {}
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "history": _history_state(self.history),
+                "step": self.step, "epoch": self.epoch, "running": list(self.running),
+                "rng": torch.get_rng_state(), **cuda, **({"rng_ranks": rng_ranks} if rng_ranks else {}),
+                "world_size": self.world_size, "config": asdict(self.config), "identity": self.identity}
+
+    def log_eigenvalues(self):
+        steps = self.history.eigenvalue_steps
+        if self.config.log_eigenvalues_every and (not steps or steps[-1] != self.step):
+            steps.append(self.step)
+            self.history.eigenvalues.append(eigenvalues(self.model))
+
+    def optimizer_step(self, index):
+        """One optimiser step on the global batch `index`; returns the batch's mean loss."""
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = self._backward(index)
+        if not math.isfinite(loss):
+            raise FloatingPointError(self._stop_message(loss))
+        if self.config.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        return loss
+
+    def _backward(self, index):
+        """Forward and backward passes over this process's micro-batches of `index`; the global
+        batch's mean loss."""
+        micro_batches = _shard(index, self.rank, self.world_size, self.config.accumulate)
+        loss_sum = torch.zeros((), device=self.device)
+        for position, (rows, weight) in enumerate(micro_batches):
+            batch = tuple(t[rows].to(self.device) for t in self.train_data)
+            last = position == len(micro_batches) - 1
+            reduce_now = (contextlib.nullcontext() if last or self.world_size == 1
+                          else self.step_model.no_sync())
+            with reduce_now:
+                with _autocast(self.config.precision, self.device):
+                    loss = self.loss_fn(self.step_model, batch)
+                (loss * weight).backward()
+            loss_sum += loss.detach().float() * (weight / self.world_size)
+        if self.world_size > 1:
+            dist.all_reduce(loss_sum)
+        return loss_sum.item()
+
+    def _stop_message(self, loss):
+        if self.saved_step is not None:
+            note = f"; the last checkpoint (step {self.saved_step}) is {self.checkpoint}"
+        else:
+            note = "; no checkpoint of this run was written" if self.checkpoint is not None else ""
+        return (f"training stopped: the loss became {loss} at epoch {self.epoch + 1}, step {self.step}"
+                f" (lr {self.scheduler.get_last_lr()[0]:.3g}){note}. Lower the learning rate or "
+                f"check the data for non-finite values.")
+
+    def train_epoch(self, evaluate, progress):
+        """The epoch's steps not yet taken, then its record and a checkpoint."""
+        self.model.train()
+        skip = self.step - self.epoch * self.steps_per_epoch  # batches done before a resume
+        batches = _batch_indices(self.n, self.config.batch_size, self.config.seed, self.epoch)
+        bar = _progress(batches, self.steps_per_epoch, f"epoch {self.epoch + 1}/{self.config.epochs}",
+                        progress)
+        for index_in_epoch, index in enumerate(bar):
+            if index_in_epoch < skip:
+                continue
+            if self.step >= self.total:
+                break
+            self._train_step(index, bar)
+        if hasattr(bar, "close"):
+            bar.close()
+        self._end_epoch(evaluate)
+
+    def _train_step(self, index, bar):
+        every = self.config.log_eigenvalues_every
+        if every and self.step % every == 0:
+            self.log_eigenvalues()
+        loss = self.optimizer_step(index)
+        self.step += 1
+        self.history.step_loss.append(loss)
+        self.running.append(loss)
+        if hasattr(bar, "set_postfix") and self.step % 10 == 0:
+            bar.set_postfix(loss=f"{np.mean(self.running[-10:]):.4g}")
+        if self.config.checkpoint_every and self.step % self.config.checkpoint_every == 0:
+            self.save()
+
+    def _end_epoch(self, evaluate):
+        record = {"epoch": self.epoch + 1, "step": self.step,
+                  "train_loss": float(np.mean(self.running)) if self.running else float("nan")}
+        if evaluate is not None:
+            _sync_buffers(self.model, self.world_size)
+            self.model.eval()
+            with torch.no_grad():
+                record.update(_mean_over_processes(evaluate(self.model), self.world_size))
+        self.history.epochs.append(record)
+        self.epoch, self.running = self.epoch + 1, []
+        self.save()
+
+    def finish(self):
+        _sync_buffers(self.model, self.world_size)
+        self.log_eigenvalues()
+        self.save()
+        return self.history
 
 
 def train(model, train_data, loss_fn, config, evaluate=None, checkpoint=None, device=None,
-          progress=True):
+          progress=True, identity=None, restart=False):
     """Train `model` on `train_data`, a tuple of equally long tensors (inputs, targets, ...).
 
     loss_fn(model, batch) -> the mean loss over the batch's rows, where batch is that tuple's
@@ -244,119 +592,17 @@ def train(model, train_data, loss_fn, config, evaluate=None, checkpoint=None, de
     evaluate(model) -> dict of metrics, called after every epoch (in eval mode, no grad).
     checkpoint: a file path; if it exists the run resumes from it, and it is rewritten
     atomically every `checkpoint_every` steps and after every epoch.
+    identity: a JSON-serialisable dict naming the run (experiment, its configuration, setting,
+    seed, data source). The checkpoint stores it with the TrainConfig, the data's rows and
+    fingerprint and the fbssm version; resuming from a checkpoint whose identity differs raises
+    CheckpointMismatch naming the fields. restart=True ignores an existing checkpoint.
     Under torchrun every process makes this call with the same arguments.
     Returns the History. Raises FloatingPointError on a NaN/inf loss.
     """
-    rank, world_size = init_distributed()
-    device = select_device(device)
-    seed_everything(config.seed)
-    if rank > 0:
-        torch.manual_seed(_rank_seed(config.seed, rank, 0))
-    model.to(device)
-    optimizer = torch.optim.AdamW(param_groups(model, config.lr, config.weight_decay,
-                                               config.ssm_lr, config.beta_lr, config.imag_lr))
-    n = len(train_data[0])
-    steps_per_epoch = math.ceil(n / config.batch_size)
-    total = config.epochs * steps_per_epoch
-    if config.max_steps is not None:
-        total = min(total, config.max_steps)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine_with_warmup(total, config.warmup_steps))
-    history, step, epoch, running = History(), 0, 0, []
-
-    state = _load(checkpoint, device, rank, world_size)
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        history, step, epoch = state["history"], state["step"], state["epoch"]
-        running = state["running"]
-        _restore_rng(state, config, device, rank, world_size)
-    step_model = _step_model(model, device, world_size, config.compile)
-    progress = progress and rank == 0
-
-    def save():
-        if checkpoint is None:
-            return
-        rng_ranks = None
-        if world_size > 1:  # every process takes part; process 0 writes
-            rng_ranks = [None] * world_size
-            dist.all_gather_object(rng_ranks, _rng_state(device))
-        if rank == 0:
-            _save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                          "scheduler": scheduler.state_dict(), "history": history, "step": step,
-                          "epoch": epoch, "running": running, "rng": torch.get_rng_state(),
-                          **({"cuda_rng": torch.cuda.get_rng_state_all()} if torch.cuda.is_available() else {}),
-                          **({"rng_ranks": rng_ranks} if rng_ranks else {}),
-                          "world_size": world_size, "config": asdict(config)}, checkpoint)
-
-    def log_eigenvalues():
-        if config.log_eigenvalues_every and (not history.eigenvalue_steps
-                                             or history.eigenvalue_steps[-1] != step):
-            history.eigenvalue_steps.append(step)
-            history.eigenvalues.append(eigenvalues(model))
-
-    def optimizer_step(index):
-        """One optimiser step on the global batch `index`; returns the batch's mean loss."""
-        optimizer.zero_grad(set_to_none=True)
-        micro_batches = _shard(index, rank, world_size, config.accumulate)
-        loss_sum = torch.zeros((), device=device)
-        for position, (rows, weight) in enumerate(micro_batches):
-            batch = tuple(t[rows].to(device) for t in train_data)
-            last = position == len(micro_batches) - 1
-            reduce_now = contextlib.nullcontext() if last or world_size == 1 else step_model.no_sync()
-            with reduce_now:
-                with _autocast(config.precision, device):
-                    loss = loss_fn(step_model, batch)
-                (loss * weight).backward()
-            loss_sum += loss.detach().float() * (weight / world_size)
-        if world_size > 1:
-            dist.all_reduce(loss_sum)
-        loss = loss_sum.item()
-        if not math.isfinite(loss):
-            save_note = f"; the last checkpoint is {checkpoint}" if checkpoint else ""
-            raise FloatingPointError(
-                f"training stopped: the loss became {loss} at epoch {epoch + 1}, step {step}"
-                f" (lr {scheduler.get_last_lr()[0]:.3g}){save_note}. Lower the learning rate or "
-                f"check the data for non-finite values.")
-        if config.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
-        scheduler.step()
-        return loss
-
-    while epoch < config.epochs and step < total:
-        model.train()
-        skip = step - epoch * steps_per_epoch  # batches of this epoch already done before a resume
-        batches = _batch_indices(n, config.batch_size, config.seed, epoch)
-        bar = _progress(batches, steps_per_epoch, f"epoch {epoch + 1}/{config.epochs}", progress)
-        for index_in_epoch, index in enumerate(bar):
-            if index_in_epoch < skip:
-                continue
-            if step >= total:
-                break
-            if config.log_eigenvalues_every and step % config.log_eigenvalues_every == 0:
-                log_eigenvalues()
-            loss = optimizer_step(index)
-            step += 1
-            history.step_loss.append(loss)
-            running.append(loss)
-            if hasattr(bar, "set_postfix") and step % 10 == 0:
-                bar.set_postfix(loss=f"{np.mean(running[-10:]):.4g}")
-            if config.checkpoint_every and step % config.checkpoint_every == 0:
-                save()
-        if hasattr(bar, "close"):
-            bar.close()
-        record = {"epoch": epoch + 1, "step": step,
-                  "train_loss": float(np.mean(running)) if running else float("nan")}
-        if evaluate is not None:
-            _sync_buffers(model, world_size)
-            model.eval()
-            with torch.no_grad():
-                record.update(_mean_over_processes(evaluate(model), world_size))
-        history.epochs.append(record)
-        epoch, running = epoch + 1, []
-        save()
-    _sync_buffers(model, world_size)
-    log_eigenvalues()
-    save()
-    return history
+    identity = _check_arguments(train_data, loss_fn, config, evaluate, identity, restart)
+    run = _Run(model, train_data, loss_fn, config, checkpoint, device)
+    run.resume(identity, restart)
+    progress = progress and run.rank == 0
+    while run.epoch < config.epochs and run.step < run.total:
+        run.train_epoch(evaluate, progress)
+    return run.finish()

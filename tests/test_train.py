@@ -117,11 +117,41 @@ def test_accumulated_micro_batches_take_the_whole_batch_step():
     assert_same_state(whole, accumulated)
 
 
-@pytest.mark.parametrize("field, value", [("accumulate", 0), ("accumulate", 9), ("precision", "float16"),
-                                          ("compile", 1), ("batch_size", 0)])
+@pytest.mark.parametrize("field, value", [
+    ("accumulate", 0), ("accumulate", 9), ("precision", "float16"), ("compile", 1), ("batch_size", 0),
+    ("epochs", 0), ("epochs", 1.5), ("epochs", True), ("batch_size", 2.0), ("lr", 0), ("lr", float("nan")),
+    ("lr", None), ("weight_decay", -0.1), ("weight_decay", float("inf")), ("ssm_lr", 0.0),
+    ("beta_lr", -1e-3), ("imag_lr", float("inf")), ("warmup_steps", -1), ("warmup_steps", 2.0),
+    ("max_steps", 0), ("max_steps", False), ("grad_clip", 0), ("grad_clip", -1.0), ("seed", -1),
+    ("seed", 1.0), ("log_eigenvalues_every", -2), ("checkpoint_every", None), ("checkpoint_every", True)])
 def test_config_rejects_bad_options(field, value):
     with pytest.raises(ValueError, match=field):
         replace(TrainConfig(batch_size=8), **{field: value})
+
+
+def test_config_accepts_its_edge_values():
+    config = TrainConfig(epochs=1, batch_size=1, lr=1e-9, weight_decay=0, ssm_lr=None, beta_lr=1e-3,
+                         imag_lr=0.1, warmup_steps=0, max_steps=1, grad_clip=0.5, seed=0,
+                         log_eigenvalues_every=0, checkpoint_every=0)
+    assert config.max_steps == 1 and config.weight_decay == 0
+
+
+@pytest.mark.parametrize("train_data, named", [
+    ((), "train_data"), ([], "train_data"), (torch.zeros(4, 3), "train_data"),
+    ((torch.zeros(4, 3), [1, 2, 3, 4]), "train_data"), ((torch.zeros(4, 3), torch.zeros(5)), r"\[4, 5\]"),
+    ((torch.zeros(0, 3),), r"lengths \[0\]"), ((torch.tensor(1.0),), "train_data")])
+def test_train_checks_its_data(train_data, named):
+    with pytest.raises(ValueError, match=named):
+        train(small_model(), train_data, mse, CONFIG, progress=False)
+
+
+def test_train_checks_loss_fn_and_config():
+    with pytest.raises(TypeError, match="loss_fn"):
+        train(small_model(), regression_data(), "mse", CONFIG, progress=False)
+    with pytest.raises(TypeError, match="config"):
+        train(small_model(), regression_data(), mse, {"epochs": 1}, progress=False)
+    with pytest.raises(TypeError, match="restart"):
+        train(small_model(), regression_data(), mse, CONFIG, progress=False, restart="yes")
 
 
 def test_kernel_and_ffts_stay_float32_under_bfloat16_autocast():
