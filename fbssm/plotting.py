@@ -1,4 +1,5 @@
-"""One plotting style for the book: palette, colours per (α, β) setting, slider figures.
+"""One plotting style for the book: palette, colours per (α, β) setting, slider figures, and the
+figure of `fbssm.diagnose`.
 
 The palette is Okabe–Ito (safe for the common colour-vision deficiencies): ``OKABE_ITO`` by
 name, ``PALETTE`` in the order lines take them. A setting of
@@ -152,4 +153,41 @@ def slider_figure(
         sliders=[dict(active=initial, steps=slider_steps, pad=dict(t=45),
                       currentvalue=dict(prefix=prefix))],
     )
+    return fig
+
+
+def plot_diagnosis(diagnosis):
+    """A matplotlib figure of an `fbssm.Diagnosis`: where each layer's modes sit (ω_j in
+    rad/sample, Nyquist marked) and each channel's variation in the low and the high band."""
+    import matplotlib.pyplot as plt
+
+    rows = diagnosis.rows
+    n = len(rows)
+    height = 1.6 + 0.9 * n
+    fig, (where, how) = plt.subplots(1, 2, figsize=(10, height), sharey=True,
+                                     gridspec_kw={"width_ratios": [3, 2]})
+    omegas = np.concatenate([row["omega"].ravel() for row in rows])
+    floor = max(1e-4, 0.5 * float(omegas[omegas > 0].min())) if (omegas > 0).any() else 1e-4
+    rng = np.random.default_rng(0)
+    for i, row in enumerate(rows):
+        w = np.maximum(row["omega"].ravel(), floor)
+        where.scatter(w, i + rng.uniform(-0.3, 0.3, w.size), s=6, alpha=0.5, color=PALETTE[0],
+                      label="modes ω_j = Δ·y_j (ω = 0 at the left edge)" if i == 0 else None)
+        for band, values, marker, colour in (("low", row["variation_low"], "o", PALETTE[2]),
+                                             ("high", row["variation_high"], "s", PALETTE[1])):
+            how.scatter(np.maximum(values, 1e-12), i + rng.uniform(-0.25, 0.25, values.size), s=10,
+                        marker=marker, color=colour, alpha=0.6,
+                        label=f"variation in the {band} band" if i == 0 else None)
+    for name, band, colour in (("low", diagnosis.low_band, PALETTE[2]), ("high", diagnosis.high_band, PALETTE[1])):
+        where.axvspan(max(band[0], floor), band[1], color=colour, alpha=0.15, lw=0,
+                      label=f"{name} band [{band[0]:.3g}, {band[1]:.3g}]")
+    where.axvline(np.pi, color="grey", ls=":", lw=1.2, label="Nyquist ω = π")
+    where.set(xscale="log", xlabel="ω (rad/sample)", yticks=range(n),
+              yticklabels=[row["layer"] for row in rows], ylim=(n - 0.5, -0.5),
+              title="where the modes sit")
+    how.set(xscale="log", xlabel="variation of G in the band (one point per channel)",
+            title="how much each channel can shape a band")
+    handles = [h for ax in (where, how) for h in ax.get_legend_handles_labels()[0]]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize="small", frameon=False)
+    fig.tight_layout(rect=(0, 0.6 / height, 1, 1))
     return fig
