@@ -95,17 +95,42 @@ def ssm_kernel(A, C, dt, L, method="zoh", fast=True):
     return 2 * product(C * B_bar, log_lambda, L)
 
 
+def _check_real(name, tensor):
+    if not torch.is_tensor(tensor) or not tensor.is_floating_point():
+        raise TypeError(f"{name} must be a real floating-point tensor, got "
+                        + (f"dtype {tensor.dtype}" if torch.is_tensor(tensor) else type(tensor).__name__))
+    if tensor.dim() < 1:
+        raise ValueError(f"{name} must have a last (time) dimension, got a scalar")
+
+
+def _check_convolution(u, k, weight):
+    """Real u (..., L) ≥ 1 and k (..., L or 2L); weight with the L + 1 entries of the rfft grid."""
+    _check_real("u", u)
+    _check_real("k", k)
+    L = u.shape[-1]
+    if L < 1 or k.shape[-1] not in (L, 2 * L):
+        raise ValueError(f"k must have last dimension L or 2L for u of length L >= 1, "
+                         f"got u {tuple(u.shape)} and k {tuple(k.shape)}")
+    if weight is not None and (not torch.is_tensor(weight) or weight.shape[-1:] != (L + 1,)):
+        raise ValueError(f"weight must be a tensor (..., {L + 1}) on the rfft grid of length {2 * L}, "
+                         f"got {tuple(weight.shape) if torch.is_tensor(weight) else type(weight).__name__}")
+
+
 def fft_convolution(u, k, weight=None):
     """y = K ∗ u over the last axis via FFTs of length 2L (zero padding: linear, not circular).
 
     u (..., L), k (..., L) — or (..., 2L) for a two-sided kernel laid out as in a bidirectional
     layer; weight: optional filter on the rfft grid of length 2L (the Sobolev weight).
     Computed in float32 at least (half-precision inputs are promoted): half-precision FFTs need
-    power-of-two lengths on CUDA and lose accuracy.
+    power-of-two lengths on CUDA and lose accuracy. An empty batch gives an empty output; complex
+    or integer u or k is a TypeError, mismatched lengths a ValueError.
     """
+    _check_convolution(u, k, weight)
     dtype = torch.promote_types(torch.promote_types(u.dtype, k.dtype), torch.float32)
     u, k = u.to(dtype), k.to(dtype)
     L = u.shape[-1]
+    if u.numel() == 0:  # an empty batch: FFT backends refuse zero-size transforms
+        return u.new_zeros(torch.broadcast_shapes(u.shape[:-1], k.shape[:-1]) + (L,))
     spectrum = torch.fft.rfft(u, n=2 * L) * torch.fft.rfft(k, n=2 * L)
     if weight is not None:
         spectrum = spectrum * weight

@@ -10,8 +10,72 @@ import torch.nn.functional as F
 
 from ._checks import check_choice, check_finite, check_length, check_positive
 from .init import INIT_KINDS, diagonal_init
-from .kernel import METHODS, fft_convolution, ssm_kernel
+from .fused import float32_region
+from .kernel import METHODS, ssm_kernel
 from .sobolev import NORMALIZATIONS, sobolev_weight
+
+
+def _values_checkable(x):
+    """Value checks (NaN/inf, id ranges) run on CPU tensors outside torch.compile only (on an
+    accelerator they would make the host wait for the device), and only on data: a tensor that
+    carries a gradient is a layer's activation, and a training run that diverges is stopped by
+    the training loop on its loss, with its learning rate and step."""
+    return x.device.type == "cpu" and not x.requires_grad and not torch.compiler.is_compiling()
+
+
+def _check_tensor(name, x):
+    if not torch.is_tensor(x):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    return x
+
+
+def check_real_sequence(name, x, channels, dtype):
+    """x (batch, length, channels) of real floats, converted to `dtype` (float64, float16 and
+    bfloat16 inputs included). TypeError for integer, bool or complex x; ValueError for another
+    shape, length 0 or, on CPU tensors only, NaN/inf entries. An empty batch passes."""
+    if not _check_tensor(name, x).is_floating_point():
+        raise TypeError(f"{name} must be a real floating-point tensor, got dtype {x.dtype}")
+    if x.dim() != 3 or x.shape[-1] != channels:
+        raise ValueError(f"{name} must have shape (batch, length, {channels}), got {tuple(x.shape)}")
+    if x.shape[1] == 0:
+        raise ValueError(f"{name} must have length >= 1, got shape {tuple(x.shape)}")
+    if _values_checkable(x) and not torch.isfinite(x).all():
+        raise ValueError(f"{name} has NaN or inf entries (shape {tuple(x.shape)}); "
+                         f"clean the data or find the step that produced them")
+    return x.to(dtype)
+
+
+def check_token_ids(name, x, vocab_size):
+    """x (batch, length) of integer token ids as int64. TypeError for float, bool or complex x;
+    ValueError for another shape, length 0 or, on CPU tensors only, an id < 0 or >= vocab_size."""
+    if _check_tensor(name, x).is_floating_point() or x.is_complex() or x.dtype == torch.bool:
+        raise TypeError(f"{name} must be integer token ids (the model has vocab_size={vocab_size}), "
+                        f"got dtype {x.dtype}")
+    if x.dim() != 2 or x.shape[1] == 0:
+        raise ValueError(f"{name} must have shape (batch, length >= 1) of token ids, got {tuple(x.shape)}")
+    if _values_checkable(x) and x.numel():
+        for bad in (int(x.min()), int(x.max())):
+            if not 0 <= bad < vocab_size:
+                raise ValueError(f"{name} holds token id {bad}, outside 0..{vocab_size - 1} "
+                                 f"(vocab_size={vocab_size})")
+    return x.long()
+
+
+def check_lengths(lengths, batch, length, pooling):
+    """lengths (batch,) of integers in 0..length (1..length for pooling "last"); the range is
+    checked on CPU tensors only."""
+    if _check_tensor("lengths", lengths).is_floating_point() or lengths.is_complex() \
+            or lengths.dtype == torch.bool:
+        raise TypeError(f"lengths must be an integer tensor, got dtype {lengths.dtype}")
+    if lengths.shape != (batch,):
+        raise ValueError(f"lengths must have shape ({batch},), one per sequence, got {tuple(lengths.shape)}")
+    low = 1 if pooling == "last" else 0
+    if _values_checkable(lengths) and batch:
+        shortest, longest = int(lengths.min()), int(lengths.max())
+        if shortest < low or longest > length:
+            raise ValueError(f"lengths must lie in {low}..{length} (the padded length) for pooling "
+                             f"{pooling!r}, got values {shortest}..{longest}")
+    return lengths
 
 
 class S4D(nn.Module):
@@ -28,6 +92,11 @@ class S4D(nn.Module):
     W_β is real and even in frequency (zero phase), so applied to the product W_β·K̂·û, as in the
     paper's code, it gives every output a small share of later inputs when β ≠ 0 — harmless for a
     classifier, not for next-step prediction. Not for bidirectional layers.
+
+    Input u (batch, length, d_model): float64/float16/bfloat16 is converted to the parameters'
+    dtype; integer, bool or complex u is a TypeError; a wrong shape is a ValueError, and so are
+    NaN/inf entries of a CPU tensor (not checked on accelerators, where it would wait for the
+    device). An empty batch gives an empty output.
     """
 
     SSM_PARAMETERS = ("log_dt", "log_A_real", "A_imag")
@@ -108,31 +177,37 @@ class S4D(nn.Module):
         dt = self.dt if self.filter_normalization == "angular" else None
         return sobolev_weight(n_fft, self.beta, self.filter_normalization, dt, self.filter_scale)
 
+    def kernel_spectrum(self, L):
+        """W_β·K̂ on the rfft grid of the padded length 2L, (H, L + 1): the filtered kernel the
+        layer convolves with (two-sided if bidirectional; with causal_filter, cut back to lags
+        0..L−1 after filtering). The one place the Sobolev filter is applied."""
+        k = self.kernel(L)
+        k = F.pad(k[0], (0, L)) + F.pad(k[1].flip(-1), (L, 0)) if self.bidirectional else k[0]
+        spectrum = torch.fft.rfft(k, n=2 * L)
+        weight = self.filter_weight(2 * L)
+        if weight is None:
+            return spectrum
+        spectrum = spectrum * weight
+        if self.causal_filter:
+            spectrum = torch.fft.rfft(torch.fft.irfft(spectrum, n=2 * L)[..., :L], n=2 * L)
+        return spectrum
+
     def lti(self, u):
         """The layer's linear time-invariant part, IFFT(W_β·K̂·û) + D·u, shape (batch, length, channels).
 
         `forward` applies GELU, dropout and the output mixing to this; a linear task (fitting a
-        filter) can train it alone.
+        filter) can train it alone. The kernel, the filter and the FFTs run in `float32_region`:
+        float32 under mixed precision.
         """
-        if u.dim() != 3 or u.shape[-1] != self.d_model:
-            raise ValueError(f"u must have shape (batch, length, {self.d_model}), got {tuple(u.shape)}")
+        u = check_real_sequence("u", u, self.d_model, self.C.dtype)
+        if u.shape[0] == 0:  # an empty batch: FFT backends refuse zero-size transforms
+            return u * self.D
         L = u.shape[1]
-        # Under mixed precision (autocast) the kernel, the filter and the FFTs stay in float32:
-        # the Vandermonde product would lose accuracy in bfloat16, and so would the FFTs.
-        device_type = u.device.type if torch.amp.is_autocast_available(u.device.type) else "cpu"
-        with torch.autocast(device_type, enabled=False):
-            k = self.kernel(L)
-            if self.bidirectional:
-                k = F.pad(k[0], (0, L)) + F.pad(k[1].flip(-1), (L, 0))
-            else:
-                k = k[0]
-            weight = self.filter_weight(2 * L)
-            if self.causal_filter and weight is not None:
-                k = torch.fft.irfft(torch.fft.rfft(k, n=2 * L) * weight, n=2 * L)[..., :L]
-                weight = None
+        with float32_region(u.device):
             x = u.transpose(1, 2)
             x = x.to(torch.promote_types(x.dtype, torch.float32))
-            y = fft_convolution(x, k, weight) + x * self.D.unsqueeze(-1)
+            y = torch.fft.irfft(torch.fft.rfft(x, n=2 * L) * self.kernel_spectrum(L), n=2 * L)[..., :L]
+            y = y + x * self.D.unsqueeze(-1)
         return y.transpose(1, 2)
 
     def forward(self, u):
@@ -169,6 +244,11 @@ class SequenceModel(nn.Module):
     pooling: "mean" (masked by `lengths` if given), "last", or "none" for sequence-to-sequence.
     d_output=None: no decoder; the model returns the pooled features (for a head of its own).
     Extra keyword arguments go to every S4D layer (alpha, beta, init, bidirectional, ...).
+
+    Inputs are checked as in `check_real_sequence` (floats, converted to the parameters' dtype)
+    or `check_token_ids` (integer ids, any integer dtype); lengths as in `check_lengths`. The
+    value checks (NaN/inf, ids in 0..vocab_size − 1, lengths in range) run on CPU tensors only,
+    so a CUDA forward pass never waits for the device. An empty batch gives an empty output.
     """
 
     def __init__(self, d_output, d_input=None, vocab_size=None, d_model=128, n_layers=4,
@@ -189,6 +269,10 @@ class SequenceModel(nn.Module):
 
     def encode(self, x):
         """Sequence features (batch, length, d_model) after the last block."""
+        if isinstance(self.encoder, nn.Embedding):
+            x = check_token_ids("x", x, self.encoder.num_embeddings)
+        else:
+            x = check_real_sequence("x", x, self.encoder.in_features, self.encoder.weight.dtype)
         x = self.encoder(x)
         for block in self.blocks:
             x = block(x)
@@ -199,7 +283,7 @@ class SequenceModel(nn.Module):
             return x
         if lengths is None:
             return x.mean(1) if self.pooling == "mean" else x[:, -1]
-        lengths = lengths.to(x.device)
+        lengths = check_lengths(lengths, x.shape[0], x.shape[1], self.pooling).to(x.device)
         if self.pooling == "last":
             return x[torch.arange(x.shape[0], device=x.device), lengths - 1]
         mask = (torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]).to(x.dtype)

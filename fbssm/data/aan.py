@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from .._checks import check_choice, check_length
+from ._file_errors import LRA_ARCHIVE, extract_again, file_error
 from ._paths import LRA_HOW_TO_GET, dataset_root, find_folder
 from .errors import DatasetNotFound
 from .sequences import BYTE_VOCAB_SIZE, TokenSequences, byte_tokens, integer_dtype, pad_rows
@@ -25,6 +26,7 @@ from .sequences import BYTE_VOCAB_SIZE, TokenSequences, byte_tokens, integer_dty
 SPLITS = {"train": "train", "val": "eval", "test": "test"}
 COLUMNS = ("label", "id1", "id2", "text1", "text2")
 L_MAX = 4000
+REMEDY = extract_again(LRA_ARCHIVE)
 
 
 def decode_bytes_literal(field):
@@ -42,25 +44,34 @@ def decode_bytes_literal(field):
 
 
 def read_aan_rows(path, n=None):
-    """Yield (label, id1, id2, text1, text2) of every row, as strings; the first line is data."""
+    """Yield (line number, [label, id1, id2, text1, text2]) of every row, as strings; the first
+    line is data. A malformed file is a ValueError naming the file (and the line)."""
+    number = 0
     with open(path, encoding="utf-8", newline="") as file:
-        for number, line in enumerate(file, start=1):
-            if n is not None and number > n:
-                break
-            line = line.rstrip("\r\n")
-            if not line:
-                continue
-            fields = line.split("\t")
-            if len(fields) != len(COLUMNS):
-                raise ValueError(f"{path}:{number}: expected 5 tab-separated fields "
-                                 f"(label, id1, id2, text1, text2), got {len(fields)}")
-            yield number, fields
+        try:
+            for number, line in enumerate(file, start=1):
+                if n is not None and number > n:
+                    break
+                line = line.rstrip("\r\n")
+                if not line:
+                    continue
+                fields = line.split("\t")
+                if len(fields) != len(COLUMNS):
+                    raise file_error(path, f"expected 5 tab-separated fields (label, id1, id2, text1, "
+                                     f"text2), got {len(fields)}", REMEDY, number)
+                yield number, fields
+        except UnicodeDecodeError as error:
+            raise file_error(path, f"not UTF-8 text after line {number} ({error.reason})",
+                             REMEDY) from error
 
 
 def _label(text, where):
-    value = float(text)  # the release writes 0/1 (read as floats by LRA)
+    try:
+        value = float(text)  # the release writes 0/1 (read as floats by LRA)
+    except ValueError:
+        value = None
     if value not in (0.0, 1.0):
-        raise ValueError(f"{where}: label must be 0 or 1, got {text!r}")
+        raise ValueError(f"{where}: label must be 0 or 1, got {text[:20]!r}. {REMEDY}")
     return int(value)
 
 
@@ -94,7 +105,7 @@ def load_aan(root=None, split="train", l_max=L_MAX, decode=True, n=None, dtype=t
             try:
                 data = decode_bytes_literal(text) if decode else text.encode("utf-8")
             except ValueError as error:
-                raise ValueError(f"{where}: {error}; pass decode=False to read the field as it is") from None
+                raise ValueError(f"{where}: {error}; pass decode=False to read the field as it is") from error
             documents.append(byte_tokens(data[:l_max + 1]))  # +1: still see truncation
         firsts.append(documents[0])
         seconds.append(documents[1])

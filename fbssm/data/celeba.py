@@ -20,6 +20,7 @@ import torch
 
 from .._checks import check_choice, check_length
 from . import _paths
+from ._file_errors import extract_again, file_error
 from .errors import DatasetNotFound
 
 CELEBA_FOLDER = "img_align_celeba"
@@ -32,6 +33,10 @@ HOW_TO_GET = ("Download 'Align&Cropped Images' (img_align_celeba.zip, about 1.4 
               "list_eval_partition.txt from https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html, "
               "unzip into <root>/img_align_celeba/, and pass root=<root> or set FBSSM_DATA so that "
               "$FBSSM_DATA/celeba is <root>.")
+IMAGE_REMEDY = extract_again("img_align_celeba.zip (https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html)")
+PARTITION_REMEDY = ("The file looks truncated or corrupt: delete it and download list_eval_partition.txt "
+                    "again from https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html (without it the "
+                    "splits follow CelebA's numbering).")
 LFW_FACES = 100  # skimage.data.lfw_subset(): the first 100 of its 200 images are faces
 
 
@@ -55,12 +60,29 @@ def _split_files(folder, split):
         return files
     partition = folder.parent / PARTITION_FILE
     if partition.is_file():
-        wanted = str(SPLITS[split])
-        names = {name for name, part in (line.split() for line in partition.read_text().splitlines()
-                                         if line.strip()) if part == wanted}
-        return [f for f in files if f.name in names]
+        wanted, split_of = str(SPLITS[split]), read_partition(partition)
+        return [f for f in files if split_of.get(f.name) == wanted]
     low, high = SPLIT_BOUNDS[split]
     return [f for f in files if f.stem.isdigit() and low <= int(f.stem) <= high]
+
+
+def read_partition(path):
+    """{image name: "0" | "1" | "2"} of list_eval_partition.txt (lines `<name> <split>`);
+    a malformed file is a ValueError naming the file and the line."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise file_error(path, f"not a text file ({error.reason})", PARTITION_REMEDY) from error
+    partition = {}
+    for number, line in enumerate(lines, start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 2 or fields[1] not in ("0", "1", "2"):
+            raise file_error(path, f"expected '<image name> <0|1|2>', got {line[:80]!r}",
+                             PARTITION_REMEDY, number)
+        partition[fields[0]] = fields[1]
+    return partition
 
 
 def to_sequence(pixels):
@@ -78,11 +100,16 @@ def to_image(sequence, height, width):
 
 def read_celeba_image(path, shape=(2048, 128), crop=178):
     """One CelebA file → (H, W, 3) float array in [0, 1]: centre crop crop×crop, resize to shape."""
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
     height, width = shape
-    with Image.open(path) as image:
-        image = image.convert("RGB")
+    try:
+        with Image.open(path) as image:
+            image = image.convert("RGB")
+    except (OSError, UnidentifiedImageError, SyntaxError) as error:
+        raise file_error(path, f"not a readable image ({type(error).__name__}: {error})",
+                         IMAGE_REMEDY) from error
+    with image:
         w, h = image.size
         if min(w, h) < crop:
             raise ValueError(f"crop must be at most the image size {w}×{h}, got {crop} ({path})")

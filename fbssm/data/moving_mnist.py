@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import check_length, check_positive
+from ._file_errors import file_error
 from ._paths import dataset_root
 from .errors import DatasetNotFound
 from .mnist import load_mnist
@@ -37,6 +38,7 @@ NPY_FILE = "mnist_test_seq.npy"
 NPY_URL = "http://www.cs.toronto.edu/~nitish/unsupervised_video/mnist_test_seq.npy"
 HOW_TO_GET = (f"Download {NPY_URL} (about 150 MB) and pass root=<its folder> or set FBSSM_DATA so "
               f"that $FBSSM_DATA/moving_mnist holds {NPY_FILE}; coloured_moving_mnist() needs no download.")
+REMEDY = f"The file looks truncated or corrupt: delete it and download it again from {NPY_URL}."
 
 
 @dataclass
@@ -134,10 +136,15 @@ def load_moving_mnist(root=None, n=None):
     path = folder / NPY_FILE if not folder.is_file() else folder
     if not path.is_file():
         raise DatasetNotFound("Moving MNIST", path, HOW_TO_GET)
-    array = np.load(path, mmap_mode="r")
-    if array.ndim != 4 or array.dtype != np.uint8:
-        raise ValueError(f"{path}: expected (frames, sequences, height, width) uint8, "
-                         f"got {array.shape} {array.dtype}")
+    try:
+        array = np.load(path, mmap_mode="r")
+    except (ValueError, OSError, EOFError, SyntaxError) as error:
+        raise file_error(path, f"not a readable .npy file ({type(error).__name__}: {error})",
+                         REMEDY) from error
+    if not isinstance(array, np.ndarray) or array.ndim != 4 or array.dtype != np.uint8:
+        raise file_error(path, f"expected (frames, sequences, height, width) uint8, got "
+                         f"{getattr(array, 'shape', type(array).__name__)} {getattr(array, 'dtype', '')}",
+                         REMEDY)
     if n is not None:
         array = array[:, :check_length("n", n)]
     frames = torch.from_numpy(np.ascontiguousarray(np.swapaxes(array, 0, 1))).float() / 255

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from .._checks import check_choice, check_length
+from ._file_errors import LRA_ARCHIVE, extract_again, file_error
 from ._paths import LRA_HOW_TO_GET, dataset_root
 from .errors import DatasetNotFound
 from .sequences import ImageSequences
@@ -32,22 +33,30 @@ SPLITS = ("all", "train", "val", "test")
 NORMALIZATIONS = ("symmetric", "unit")
 METADATA_FIELDS = 11
 LABEL_FIELD = 3  # the 4th field
+REMEDY = extract_again(LRA_ARCHIVE)
 
 
 def read_pathfinder_metadata(path):
-    """[(image path relative to the difficulty folder, label)] of one metadata file."""
+    """[(image path relative to the difficulty folder, label)] of one metadata file; a malformed
+    file is a ValueError naming the file (and the line)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise file_error(path, f"not a text metadata file ({error.reason})", REMEDY) from error
     samples = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         fields = line.split()
         if not fields:
             continue
         if len(fields) != METADATA_FIELDS:
-            raise ValueError(f"{path}:{number}: expected {METADATA_FIELDS} space-separated fields "
-                             f"(imgs/<k> <file> … <label> …), got {len(fields)}: {line[:80]!r}")
-        label = int(fields[LABEL_FIELD])
-        if label not in (0, 1):
-            raise ValueError(f"{path}:{number}: the 4th field (label) must be 0 or 1, got {label}")
-        samples.append((Path(fields[0]) / fields[1], label))
+            raise file_error(path, f"expected {METADATA_FIELDS} space-separated fields "
+                             f"(imgs/<k> <file> … <label> …), got {len(fields)}: {line[:80]!r}",
+                             REMEDY, number)
+        label = fields[LABEL_FIELD]
+        if not (label.isdigit() and int(label) in (0, 1)):
+            raise file_error(path, f"the 4th field (label) must be 0 or 1, got {label[:20]!r}",
+                             REMEDY, number)
+        samples.append((Path(fields[0]) / fields[1], int(label)))
     return samples
 
 
