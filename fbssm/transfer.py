@@ -50,3 +50,9 @@ def fft_frequencies(n_fft, dt=1.0):
     n_fft = check_length("n_fft", n_fft)
     dt = check_positive("dt", dt)
     return 2 * math.pi * torch.arange(n_fft // 2 + 1, dtype=torch.float64) / (n_fft * dt)
+
+
+def folded_frequency(omega):
+    """Where a discrete mode at ω rad/sample acts: ω folded into [0, π] (a mode above Nyquist
+    aliases to 2π − ω, and so on). Works on numbers, numpy arrays and tensors."""
+    return abs((omega + math.pi) % (2 * math.pi) - math.pi)

@@ -8,7 +8,7 @@ import torch
 
 import fbssm
 from fbssm.__main__ import main
-from fbssm.experiments import EXPERIMENTS, config_for, denoising
+from fbssm.experiments import EXPERIMENTS, config_for, denoising, find_run
 from fbssm.train import TrainConfig
 
 TINY = replace(denoising.QUICK, height=16, width=8, modes=4, dt=denoising.scaled_step(8, 4),
@@ -110,12 +110,12 @@ def test_tiny_run_saves_results_that_rebuild_the_models(tmp_path):
             metrics = entry[direction]
             assert metrics["noisy_mse"] > 0 and math.isfinite(metrics["mse_to_clean"])
             assert metrics["noise_fraction"] >= 0
-    flip = denoising.find_run(stored, "flip", 0.0)
+    flip = find_run(stored, ("flip", 0.0))
     assert flip["alpha"] == pytest.approx(TINY.flip_alpha)
     model = denoising.model_from_run(TINY, flip)
     assert denoising.evaluate(model, denoising.load_data(TINY)[1], TINY)["fit_mse"] == pytest.approx(flip["fit_mse"], rel=1e-5)
     assert results["frequencies"]["vertical"] == pytest.approx(TINY.kappa)
-    assert list((tmp_path / "checkpoints").glob("denoising-quick-aflip-b0-s0.pt"))
+    assert list((tmp_path / "checkpoints").glob("denoising-quick-aflip-b0-s0-*.pt"))
 
 
 def test_cli_runs_denoising(tmp_path, monkeypatch, capsys):

@@ -9,7 +9,9 @@ import torch
 from fbssm import S4D, diagonal_init, param_groups
 from fbssm.__main__ import main
 from fbssm.data import DatasetNotFound
-from fbssm.experiments import EXPERIMENTS, config_for, experiment, lra
+from fbssm.data import lra as lra_data
+from fbssm.experiments import EXPERIMENTS, Setting, config_for, experiment, lra, runs_of
+from fbssm.experiments.classification import loss_fn, model_inputs
 from lra_fixtures import MAX_2_9, NESTED, write_aan, write_imdb, write_listops, write_pathfinder_images
 from test_cifar_mnist_data import write_cifar
 
@@ -123,8 +125,8 @@ def test_settings_are_plain_s4d_and_the_tuned_one():
     assert (groups["ssm"]["lr"], groups["ssm"]["weight_decay"]) == (config.train.ssm_lr, 0.0)
     image = lra.build_model(tiny("image"), 3.0)
     assert next(m for m in image.modules() if isinstance(m, S4D)).A.shape == (8, 4)  # per channel
-    assert lra.as_setting((2.0, 0.5)) == lra.Setting("alpha2-beta0.5", 2.0, 0.5, True)
-    assert lra.TUNED.resolved_alpha(config) == config.alpha and lra.PLAIN.resolved_alpha(config) == 1.0
+    assert lra.TUNED == Setting(None, 0.0, True, name="tuned") and lra.TUNED.with_alpha(config.alpha).alpha == 3.0
+    assert lra.PLAIN == Setting(1.0, 0.0, False, name="plain") and lra.PLAIN.with_alpha(config.alpha).alpha == 1.0
 
 
 @pytest.mark.parametrize("task", lra.TASKS)
@@ -139,9 +141,9 @@ def test_models_give_one_logit_per_class(task):
         assert batch[0].shape == (3, 2, config.l_max) and batch[1].shape == (3, 2)
     else:
         assert batch[0].shape == (3, config.l_max, 1) and batch[0].dtype == torch.float32
-    (x, lengths), labels = lra._model_inputs(batch)
+    (x, lengths), labels = model_inputs(batch)
     assert model(x, lengths).shape == (3, CLASSES[task]) and labels.shape == (3,)
-    loss = lra.loss_fn(model, batch)
+    loss = loss_fn(model, batch)
     loss.backward()
     assert math.isfinite(loss.item())
 
@@ -171,18 +173,18 @@ def test_generated_and_stand_in_data_are_labelled(monkeypatch, tmp_path):
     for task in lra.TASKS:
         config = tiny(task, n_train=8, n_val=4, n_test=4, l_max=lra.config_for_task(task, "quick").l_max,
                       offline={**lra.config_for_task(task, "quick").offline})
-        data = lra.load_task_data(config)
+        data = lra_data.load_task_data(config)
         assert data.sizes() == {"train": 8, "val": 4, "test": 4}
         assert "official files not found" in data.source
         assert data.synthetic == (task not in ("listops", "pathfinder"))
-        assert (lra.STAND_IN in data.source) == data.synthetic
+        assert (lra_data.STAND_IN in data.source) == data.synthetic
         x = data.train[0]
         assert x.shape[-1 if task not in ("image", "pathfinder", "pathx") else -2] == config.l_max
-    words = lra.clue_text(50, 40, seed=3)
+    words = lra_data.clue_text(50, 40, seed=3)
     for tokens, label in zip(words[0], words[2]):
         text = bytes((tokens - 1).tolist()).decode()
         assert (" good " in text) == (label == 0) and (" bad " in text) == (label == 1)
-    pairs, _, labels = lra.cited_pairs(200, 30, key_bytes=3, seed=1)
+    pairs, _, labels = lra_data.cited_pairs(200, 30, key_bytes=3, seed=1)
     assert 0.3 < labels.float().mean() < 0.7
 
 
@@ -196,11 +198,11 @@ def test_quick_run_records_curves_steps_and_learned_beta(tmp_path):
                                                                    ("tuned", 0), ("tuned", 1)]
     for entry in stored["runs"]:
         assert entry["steps"] == 8 and len(entry["epochs"]) == 2
-        assert 0 <= entry["test_accuracy"] <= 1 and len(entry["beta"]) == config.n_layers
-        assert all(len(b) == config.d_model for b in entry["beta"])
-    plain, tuned = lra.runs_of(results, "plain")[0], lra.runs_of(results, "tuned")[0]
-    assert all(b == 0 for layer in plain["beta"] for b in layer)        # fixed
-    assert any(b != 0 for layer in tuned["beta"] for b in layer)        # trained from 0
+        assert 0 <= entry["test_accuracy"] <= 1 and len(entry["learned_beta"]) == config.n_layers
+        assert all(len(b) == config.d_model for b in entry["learned_beta"])
+    plain, tuned = runs_of(results, "plain")[0], runs_of(results, "tuned")[0]
+    assert all(b == 0 for layer in plain["learned_beta"] for b in layer)        # fixed
+    assert any(b != 0 for layer in tuned["learned_beta"] for b in layer)        # trained from 0
     assert tuned["alpha"] == 3.0 and stored["settings"][1]["trainable_beta"] is True
 
 
@@ -208,9 +210,9 @@ def test_quick_run_records_curves_steps_and_learned_beta(tmp_path):
 def test_paper_scale_needs_the_official_files(task, tmp_path, monkeypatch):
     monkeypatch.setenv("FBSSM_DATA", str(tmp_path))
     with pytest.raises(DatasetNotFound):
-        lra.load_task_data(lra.config_for_task(task, "paper"))
+        lra_data.load_task_data(lra.config_for_task(task, "paper"))
     with pytest.raises(ValueError, match="data must be 'lra' at the paper scale"):
-        lra.load_task_data(lra.config_for_task(task, "paper", data="auto"))
+        lra_data.load_task_data(lra.config_for_task(task, "paper", data="auto"))
 
 
 def test_bad_task_names():
@@ -222,7 +224,7 @@ def test_bad_task_names():
     with pytest.raises(SystemExit):
         main(["run", "lra-nope"])
     with pytest.raises(ValueError, match="data"):
-        lra.load_task_data(tiny("text", data="files"))
+        lra_data.load_task_data(tiny("text", data="files"))
 
 
 def write_fixtures(root):
@@ -250,12 +252,13 @@ def test_cli_runs_every_task_on_the_official_formats(tmp_path, monkeypatch, caps
         assert stored["config"]["train"]["max_steps"] == 2
         assert stored["config"]["train"]["checkpoint_every"] == 0
         assert f"data: {stored['data']}" in capsys.readouterr().err
-    assert main(["run", "lra-text", "--alpha", "2", "--beta", "0.5", "--seed", "3", "--max-steps", "1",
-                 "--checkpoint-every", "1", "--out", str(out), "--no-progress"]) == 0
+    with pytest.warns(UserWarning, match="held the results of another sweep"):  # kept aside, not lost
+        assert main(["run", "lra-text", "--alpha", "2", "--beta", "0.5", "--seed", "3", "--max-steps", "1",
+                     "--checkpoint-every", "1", "--out", str(out), "--no-progress"]) == 0
     stored = json.loads((out / "lra-text-quick.json").read_text())
     assert stored["config"]["train"]["checkpoint_every"] == 1
     (entry,) = stored["runs"]
-    assert (entry["alpha"], entry["beta_init"], entry["trainable_beta"]) == (2.0, 0.5, True)
+    assert (entry["alpha"], entry["beta"], entry["trainable_beta"]) == (2.0, 0.5, True)
     assert main(["list"]) == 0
     listing = capsys.readouterr().out
     assert all(f"lra-{task}: settings plain" in listing for task in lra.TASKS)
@@ -266,7 +269,93 @@ def test_cli_says_when_it_used_a_stand_in(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(lra.QUICK, "text", replace(tiny("text"), n_train=16, n_val=8, n_test=8))
     assert main(["run", "lra-text", "--seed", "0", "--max-steps", "1", "--out", str(tmp_path),
                  "--no-progress"]) == 0
-    assert lra.STAND_IN in capsys.readouterr().err
+    assert lra_data.STAND_IN in capsys.readouterr().err
     stored = json.loads((tmp_path / "lra-text-quick.json").read_text())
-    assert stored["synthetic"] is True and lra.STAND_IN in stored["data"]
+    assert stored["synthetic"] is True and lra_data.STAND_IN in stored["data"]
 
+
+
+def test_settings_are_described_and_pairs_train_beta():
+    config = tiny("listops")
+    assert lra.describe(lra.TUNED, config) == "tuned (α = 3, β trainable from 0)"
+    assert lra.describe(lra.TUNED) == "tuned (α = the task's α, β trainable from 0)"
+    assert lra.describe(lra.PLAIN, config) == "plain (α = 1, β = 0 fixed)"
+    assert lra.describe((2.0, 0.5)) == "a2-b0.5-trained (α = 2, β trainable from 0.5)"
+    assert lra.describe_settings("listops", "quick").startswith("plain (α = 1, β = 0 fixed), tuned (α = 3")
+    with pytest.raises(ValueError, match="settings must differ"):
+        lra.run(config, settings=[lra.PLAIN, lra.PLAIN], progress=False)
+    with pytest.raises(ValueError, match="alpha must be a finite number > 0"):
+        lra.run(config, settings=[(-1.0, 0.0)], progress=False)
+
+
+def test_records_follow_the_protocol_and_checkpoints_know_their_run(tmp_path, monkeypatch):
+    from fbssm.experiments.protocol import RECORD_KEYS
+    from fbssm.train import CheckpointMismatch
+    config = tiny("listops", n_train=32, n_val=8, n_test=8, seeds=(0,), data="offline",
+                  train=replace(lra.config_for_task("listops", "quick").train, epochs=1, batch_size=16))
+    data = lra_data.load_task_data(config)
+    first = lra.run(config, settings=[(2.0, 0.5)], out=tmp_path, progress=False, data=data)
+    (record,) = first["runs"]
+    assert tuple(record)[:len(RECORD_KEYS)] == RECORD_KEYS
+    assert (record["setting"], record["alpha"], record["beta"], record["trainable_beta"]) == \
+        ("a2-b0.5-trained", 2.0, 0.5, True)
+    assert first["settings"][0]["label"] == "a2-b0.5-trained (α = 2, β trainable from 0.5)"
+    assert first["experiment"] == "lra-listops" and first["task"] == "listops"
+    (checkpoint,) = (tmp_path / "checkpoints").glob("lra-listops-quick-a2-b0.5-trained-s0-*.pt")
+    splits = []
+    monkeypatch.setattr(lra, "accuracy", lambda model, split, *args: splits.append(split) or 0.5)
+    again = lra.run(config, settings=[(2.0, 0.5)], out=tmp_path, progress=False, data=data)
+    assert again["runs"][0]["epochs"] == record["epochs"]                  # resumed at its end:
+    assert splits == [data.test]                                            # no epoch evaluated
+    other = replace(config, train=replace(config.train, lr=0.002))
+    with pytest.raises(CheckpointMismatch, match=str(checkpoint)):
+        lra.run(other, settings=[(2.0, 0.5)], out=tmp_path, progress=False, data=data)
+    with pytest.warns(UserWarning, match="held the results of another sweep"):
+        fresh = lra.run(other, settings=[(2.0, 0.5)], out=tmp_path, progress=False, data=data, restart=True)
+    assert splits[1:] == [data.val, data.test]                              # trained again
+    assert fresh["runs"][0]["steps"] == 2 and fresh["config"]["train"]["lr"] == 0.002
+
+
+@pytest.mark.parametrize("task", lra.TASKS)
+def test_departures_name_every_change_from_the_paper_with_its_reason(task):
+    from fbssm.experiments.departures import departure_table
+    paper = lra.departures(lra.config_for_task(task, "paper"))
+    assert not any(row.departs for row in paper)
+    quick = {row.setting: row for row in lra.departures(lra.config_for_task(task, "quick"))}
+    assert quick["H"].departs and quick["H"].authors == str(lra.config_for_task(task, "paper").d_model)
+    assert quick["data"].ours == "the LRA files when found, else generated or stand-in"
+    assert not quick["α (tuned)"].departs and all(row.reason for row in quick.values() if row.departs)
+    assert "| H |" in departure_table(quick.values())
+    with pytest.raises(ValueError, match="data must be one of"):
+        lra.departures(tiny(task, data="files"))
+
+
+class Echo(torch.nn.Module):
+    """Logits = the inputs (batch, classes); counts its calls and the lengths it was given."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls, self.lengths = 0, []
+
+    def forward(self, x, lengths=None):
+        self.calls += 1
+        self.lengths.append(lengths)
+        return x
+
+
+def test_accuracy_counts_every_row_in_batches_and_restores_the_mode():
+    from fbssm.experiments.classification import accuracy, majority_rate
+    logits = torch.eye(3)[torch.tensor([0, 1, 2, 0, 1, 2, 0])]
+    labels = torch.tensor([0, 1, 0, 0, 2, 2, 1])                 # 4 of 7 right
+    model = Echo().train()
+    assert accuracy(model, (logits, labels), batch_size=3, device="cpu") == 4 / 7
+    assert model.calls == 3 and model.training                  # 3 + 3 + 1 rows
+    lengths = torch.arange(7)
+    model = Echo().eval()
+    assert accuracy(model, (logits, lengths, labels), batch_size=5, device="cpu") == 4 / 7
+    assert [t.tolist() for t in model.lengths] == [[0, 1, 2, 3, 4], [5, 6]] and not model.training
+    with pytest.raises(ValueError, match="split must hold at least one row"):
+        accuracy(model, (logits[:0], labels[:0]), device="cpu")
+    assert majority_rate(labels) == 3 / 7
+    (x, no_lengths), _ = model_inputs((torch.ones(2, 4, dtype=torch.int16), labels[:2]))
+    assert x.dtype == torch.long and no_lengths is None

@@ -8,8 +8,10 @@ import torch
 from fbssm.data import (DatasetNotFound, decode_bytes_literal, evaluate_listops, generate_listops,
                         generate_pathfinder, load_aan, load_imdb, load_listops, load_pathfinder,
                         read_pathfinder_metadata, tokenize_listops, write_listops_tsv)
+from fbssm.data import lra as lra_data
 from fbssm.data.listops_generator import to_source
 from fbssm.data.pathfinder import split_indices
+from fbssm.experiments import lra
 from lra_fixtures import MAX_2_9, NESTED, write_aan, write_listops, write_pathfinder
 
 # ---------------------------------------------------------------- ListOps
@@ -287,3 +289,21 @@ def test_missing_imdb_names_the_path_and_stanford(tmp_path, monkeypatch):
         load_imdb()
     assert str(tmp_path / "imdb" / "aclImdb" / "train" / "pos") in str(error.value)
     assert "Large Movie Review Dataset" in str(error.value) and "aclImdb_v1.tar.gz" in str(error.value)
+
+
+# ---------------------------------------------------------------- the LRA experiment's data
+
+def test_task_data_stores_token_ids_narrow_and_checks_its_counts(tmp_path, monkeypatch):
+    from dataclasses import replace
+    monkeypatch.setenv("FBSSM_DATA", str(tmp_path))
+    config = replace(lra.config_for_task("listops", "quick"), n_train=12, n_val=4, n_test=4, data="offline")
+    data = lra_data.load_task_data(config)
+    assert data.train[0].dtype == torch.int16 and data.train[0].shape == (12, config.l_max)
+    assert data.source.startswith("generated ListOps") and "official files not found" not in data.source
+    image = lra_data.load_task_data(replace(lra.config_for_task("image", "quick"), n_train=6, n_val=2,
+                                            n_test=2, data="offline"))
+    assert image.train[0].dtype == torch.float32 and image.synthetic and image.sizes()["train"] == 6
+    with pytest.raises(ValueError, match="n_val"):
+        lra_data.load_task_data(replace(config, n_val=0))
+    with pytest.raises(ValueError, match="task must be one of"):
+        lra_data.load_task_data(replace(config, task="sorting"))

@@ -11,7 +11,7 @@ import torch
 from fbssm import S4D, sobolev_weight
 from fbssm.__main__ import main
 from fbssm.data import DatasetNotFound, Digits
-from fbssm.experiments import EXPERIMENTS, config_for, scifar
+from fbssm.experiments import EXPERIMENTS, config_for, find_run, scifar
 from fbssm.train import TrainConfig
 from test_cifar_mnist_data import write_cifar
 
@@ -127,10 +127,10 @@ def test_tiny_grid_on_cifar_files(cifar_root, tmp_path):
     alphas, betas, seeds, accuracy = scifar.accuracy_grid(stored)
     assert (alphas, betas, seeds) == ([0.1, 100.0], [-1.0, 1.0], [0, 1])
     assert accuracy.shape == (2, 2, 2) and not np.isnan(accuracy).any()
-    assert accuracy[1, 0, 1] == scifar.find_run(stored, 100.0, -1.0, seed=1)["test_accuracy"]
+    assert accuracy[1, 0, 1] == find_run(stored, (100.0, -1.0), seed=1)["test_accuracy"]
     with pytest.raises(KeyError):
-        scifar.find_run(stored, 1.0, 0.0)
-    assert (out / "checkpoints" / "scifar-quick-a0.1-b-1-s0.pt").exists()
+        find_run(stored, (1.0, 0.0))
+    assert list((out / "checkpoints").glob("scifar-quick-a0.1-b-1-s0-*.pt"))
     # finished checkpoints are evaluated, not trained again: the same accuracies
     again = scifar.run(TINY, out=out, progress=False)
     assert [r["test_accuracy"] for r in again["runs"]] == [r["test_accuracy"] for r in results["runs"]]
@@ -175,8 +175,8 @@ def test_cli_runs_one_grid_point(cifar_root, tmp_path, monkeypatch, capsys):
 def test_cli_without_alpha_runs_the_configurations_own_grid(monkeypatch, tmp_path):
     seen = {}
 
-    def fake_run(config, device=None, out=None, progress=True, **options):
-        seen.update(options, config=config)
+    def fake_run(config, settings=None, device=None, out=None, progress=True, data=None, restart=False):
+        seen.update(config=config, **({"settings": settings} if settings is not None else {}))
         return {"experiment": "scifar", "scale": config.scale}
 
     monkeypatch.setattr(scifar, "run", fake_run)

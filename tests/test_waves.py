@@ -119,7 +119,7 @@ def test_first_adam_step_moves_modes_by_their_rate(alpha):
     tiny = replace(waves.QUICK, length=601, frequencies=(1, 16, 64), n_train=8, imag_lr_per_alpha=0.2,
                    imag_lr_max=None, train=replace(waves.QUICK.train, epochs=1, batch_size=8))
     data = waves_dataset(8, 601, (1, 16, 64), "grid", seed=1), waves_dataset(4, 601, (1, 16, 64), "random")
-    run = waves.run_setting(tiny, alpha, 0.0, seed=0, data=data, progress=False)
+    run = waves.run_setting(tiny, (alpha, 0.0), seed=0, data=data, progress=False)
     y = torch.tensor(run["eigenvalue_imag"])                        # (logs, H, modes)
     assert y.shape == (2, tiny.channels, tiny.modes) and run["imag_lr"] == pytest.approx(0.2 * alpha)
     mse, mae = torch.tensor(run["per_wave_mse"]), torch.tensor(run["per_wave_mae"])

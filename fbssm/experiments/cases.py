@@ -32,6 +32,7 @@ def _steps(train_config, steps_per_epoch):
 
 def lra_cases():
     from . import lra
+    from .classification import loss_fn
     cases = []
     for task in lra.TASKS:
         config = lra.config_for_task(task, "paper")
@@ -42,7 +43,7 @@ def lra_cases():
              "d_state": config.d_state, "inputs": 2 if task == "retrieval" else 1},
             config.batch_size, size, _steps(config.train, math.ceil(size / config.batch_size)),
             lambda config=config: lra.build_model(config, config.alpha, 0.0, trainable_beta=True),
-            lambda b, config=config: lra.example_batch(config, b), lra.loss_fn))
+            lambda b, config=config: lra.example_batch(config, b), loss_fn))
     return cases
 
 

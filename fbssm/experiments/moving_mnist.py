@@ -33,7 +33,7 @@ the same mode geometry (N = 4, Δ range) so that they test the same thing. The v
 once and held in memory as float32 (PAPER: 5,000 × 40 frames of 64 × 64 × 3, about 10 GB).
 """
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -43,10 +43,9 @@ from ..data.moving_mnist import CHANNELS, coloured_moving_mnist
 from ..data.mnist import load_mnist
 from ..device import select_device
 from ..metrics import frame_metrics
-from ..results import run_metadata, save_results
 from ..train import TrainConfig, train
 from ..video import ConvSSM, rollout
-from ._sweep import sweep
+from .protocol import as_setting, as_settings, results_of, sweep
 
 DEFAULT = (1.0, 0.0)
 TUNED_ALPHA, TUNED_BETA = 10.0, 0.0
@@ -163,48 +162,42 @@ def baselines(frames, config):
             "last_frame": _per_colour(frame_metrics(last, target))}
 
 
-def run_setting(config, alpha, beta, seed, data, device=None, checkpoint=None, progress=True):
-    """Train one (α, β, seed) on the training videos; returns (run dict, trained model)."""
+def run_setting(config, setting, seed, data, device=None, checkpoint=None, progress=True, identity=None,
+                restart=False):
+    """Train one setting and seed on the training videos; returns (run dict, trained model)."""
+    setting = as_setting(setting)
     train_videos, test_videos = data
     torch.manual_seed(seed)
-    model = build_model(config, alpha, beta)
+    model = build_model(config, setting.alpha, setting.beta)
     start = time.time()
     history = train(model, (train_videos.frames,), next_frame_loss, replace(config.train, seed=seed),
-                    device=device, checkpoint=checkpoint, progress=progress)
+                    device=device, checkpoint=checkpoint, progress=progress, identity=identity,
+                    restart=restart)
     seconds = time.time() - start
     metrics = evaluate(model, test_videos.frames, config, device)
-    return ({"alpha": alpha, "beta": beta, "seed": seed, "seconds": round(seconds, 1),
-             "final_train_loss": history.epochs[-1]["train_loss"], **metrics}, model.cpu())
+    return ({"seconds": round(seconds, 1), "final_train_loss": history.epochs[-1]["train_loss"], **metrics},
+            model.cpu())
 
 
-def run(config=QUICK, settings=SETTINGS, device=None, out=None, progress=True, data=None, models=None):
-    """Every (α, β) setting × seed of `config`; results dict, also saved as JSON in `out`.
-
-    data: (train, test) MovingDigits to reuse; models: a dict to receive the trained models,
-    keyed by (α, β, seed).
-    """
+def run(config=QUICK, settings=SETTINGS, device=None, out=None, progress=True, data=None, restart=False,
+        models=None):
+    """Every (α, β) setting × seed of `config`; results dict, also merged into
+    out/moving-mnist-<scale>.json. data: (train, test) MovingDigits to reuse; restart: ignore
+    checkpoints in `out`; models: a dict to receive the trained models, keyed by (α, β, seed)."""
+    settings = as_settings(settings)   # checked before the videos are made
     train_videos, test_videos = data if data is not None else load_data(config)
 
-    def run_one(alpha, beta, seed, checkpoint):
-        entry, model = run_setting(config, alpha, beta, seed, (train_videos, test_videos), device,
-                                   checkpoint, progress)
+    def run_one(setting, seed, checkpoint, identity):
+        entry, model = run_setting(config, setting, seed, (train_videos, test_videos), device,
+                                   checkpoint, progress, identity, restart)
         if models is not None:
-            models[(alpha, beta, seed)] = model
+            models[(setting.alpha, setting.beta, seed)] = model
         return entry
 
-    runs = sweep("moving-mnist", config, settings, run_one, out)
-    results = {"experiment": "moving-mnist", "scale": config.scale, "config": asdict(config),
-               "data": train_videos.source, "test_data": test_videos.source,
-               "baselines": baselines(test_videos.frames, config), "runs": runs, "meta": run_metadata(device)}
-    if out is not None:
-        save_results(f"{out}/moving-mnist-{config.scale}.json", results)
-    return results
-
-
-def runs_of(results, alpha, beta):
-    """The runs of setting (α, β), in seed order."""
-    return sorted((r for r in results["runs"] if (r["alpha"], r["beta"]) == (alpha, beta)),
-                  key=lambda r: r["seed"])
+    runs = sweep("moving-mnist", config, settings, run_one, out, data=train_videos.source)
+    return results_of("moving-mnist", config, runs, module=__name__, device=device, out=out,
+                      data=train_videos.source, test_data=test_videos.source,
+                      baselines=baselines(test_videos.frames, config))
 
 
 def temporal_spectrum(frames, channel):

@@ -35,7 +35,7 @@ The grid belongs to the configuration (`config.alphas`, `config.betas`, `config.
 """
 import math
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -43,10 +43,9 @@ import torch
 from .._checks import check_choice, check_finite, check_positive
 from ..data import DatasetNotFound, load_cifar10, load_mnist
 from ..layers import SequenceModel
-from ..results import run_metadata, save_results
 from ..train import TrainConfig, train
-from ._sweep import sweep
-from .lra import accuracy, loss_fn
+from .classification import accuracy, loss_fn
+from .protocol import as_setting, as_settings, results_of, sweep
 
 N_CLASSES = 10
 DATA_SOURCES = ("cifar", "auto")          # "auto": CIFAR-10 when found, else sequential MNIST
@@ -120,7 +119,7 @@ def build_model(config, alpha, beta):
     return SequenceModel(N_CLASSES, d_input=1, d_model=config.d_model, n_layers=config.n_layers,
                          d_state=config.d_state, norm=config.norm, prenorm=config.prenorm,
                          dropout=config.dropout, pooling="mean", init="lin",
-                         alpha=check_positive("alpha", alpha), beta=check_finite("beta", beta),
+                         alpha=alpha, beta=beta,
                          trainable_beta=False, filter_normalization="cycles",
                          bidirectional=config.bidirectional, dt_min=config.dt_min, dt_max=config.dt_max)
 
@@ -155,48 +154,36 @@ def load_data(config):
                 f"sequential MNIST, not CIFAR-10 ({error.looked_at} not found): {source}", "mnist")
 
 
-def run_setting(config, alpha, beta, seed, data, device=None, checkpoint=None, progress=True):
-    """Train one (α, β, seed); its test accuracy, per-epoch training loss and time."""
+def run_setting(config, setting, seed, data, device=None, checkpoint=None, progress=True, identity=None,
+                restart=False):
+    """Train one setting and seed; its test accuracy, per-epoch training loss and time."""
+    setting = as_setting(setting)
     train_split, test_split = data
     torch.manual_seed(seed)
-    model = build_model(config, alpha, beta)
+    model = build_model(config, setting.alpha, setting.beta)
     start = time.time()
     history = train(model, train_split, loss_fn, replace(config.train, seed=seed), device=device,
-                    checkpoint=checkpoint, progress=progress)
-    return {"alpha": alpha, "beta": beta, "seed": seed,
-            "test_accuracy": accuracy(model, test_split, config.eval_batch_size, device),
+                    checkpoint=checkpoint, progress=progress, identity=identity, restart=restart)
+    return {"test_accuracy": accuracy(model, test_split, config.eval_batch_size, device),
             "seconds": round(time.time() - start, 1), "epochs": history.epochs}
 
 
-def run(config=QUICK, settings=None, device=None, out=None, progress=True, data=None):
+def run(config=QUICK, settings=None, device=None, out=None, progress=True, data=None, restart=False):
     """Every (α, β) of `settings` (default: the configuration's grid) × seed; results dict, also
-    saved as out/scifar-<scale>.json. data: load_data(config)'s tuple, to reuse loaded images.
+    merged into out/scifar-<scale>.json. data: load_data(config)'s tuple, to reuse loaded images.
 
     A point whose checkpoint in out/checkpoints/ is finished is not trained again, only
-    evaluated: grid points run separately (--alpha/--beta) are gathered by running the grid.
+    evaluated: grid points run separately (--alpha/--beta) merge into one results file.
+    restart: ignore checkpoints in `out`.
     """
-    settings = config.grid if settings is None else tuple(
-        (check_positive("alpha", alpha), check_finite("beta", beta)) for alpha, beta in settings)
-    if not settings:
-        raise ValueError("settings must hold at least one (alpha, beta) pair")
+    settings = as_settings(config.grid if settings is None else settings)   # checked before loading
     train_split, test_split, source, dataset = data if data is not None else load_data(config)
-    runs = sweep("scifar", config, settings, lambda alpha, beta, seed, checkpoint: run_setting(
-        config, alpha, beta, seed, (train_split, test_split), device, checkpoint, progress), out)
-    results = {"experiment": "scifar", "scale": config.scale, "config": asdict(config),
-               "data": source, "dataset": dataset, "length": int(train_split[0].shape[1]),
-               "image_width": IMAGE_WIDTH[dataset], "chance": 1 / N_CLASSES,
-               "runs": runs, "meta": run_metadata(device)}
-    if out is not None:
-        save_results(f"{out}/scifar-{config.scale}.json", results)
-    return results
-
-
-def find_run(results, alpha, beta, seed=None):
-    """The run of (α, β) and seed (default: the first)."""
-    for entry in results["runs"]:
-        if entry["alpha"] == alpha and entry["beta"] == beta and seed in (None, entry["seed"]):
-            return entry
-    raise KeyError(f"no run with alpha={alpha!r}, beta={beta!r}, seed={seed!r} in the results")
+    runs = sweep("scifar", config, settings, lambda setting, seed, checkpoint, identity: run_setting(
+        config, setting, seed, (train_split, test_split), device, checkpoint, progress, identity, restart),
+        out, data=source)
+    return results_of("scifar", config, runs, module=__name__, device=device, out=out, data=source,
+                      dataset=dataset, length=int(train_split[0].shape[1]),
+                      image_width=IMAGE_WIDTH[dataset], chance=1 / N_CLASSES)
 
 
 def accuracy_grid(results):

@@ -13,17 +13,16 @@ gives Im(a_j) the rate min(imag_lr_per_alpha · α, imag_lr_max): the same relat
 """
 import math
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-from ._sweep import sweep
+from .protocol import as_setting, as_settings, results_of, sweep
 from ..data.waves import waves_dataset, waves_step
+from ..fused import mean_gelu_s4d, rank_one_transfer
 from .._checks import check_positive
 from ..layers import S4D
-from ..results import run_metadata, save_results
 from ..train import TrainConfig, train
 
 SETTINGS = ((1.0, 0.0), (0.01, -1.0), (10.0, 0.5), (100.0, 1.0))  # (α, β) of the paper
@@ -94,36 +93,21 @@ class WavesModel(nn.Module):
     def forward(self, u):
         """decoder(mean_t GELU(S4D-LTI(encoder(u)))), using that encoder(u) = w·u + b has rank one.
 
-        Channel h of the layer's output is w_h·(K_h ∗ u + D_h·u) + b_h·(K_h ∗ 1 + D_h): in the
-        frequency domain the skip D_h is a constant added to the filtered kernel's spectrum, so one
-        FFT of the data serves every channel and the only (batch, channels, time) tensors are one
-        inverse FFT and its GELU. `_MeanGeluConvolution` writes the gradient out by hand (no FFT of
-        the input, no padded copies). Equal to `forward_reference` (the plain composition of the
+        The frequency-domain path of `fbssm.fused.mean_gelu_s4d`: one FFT of the data serves
+        every channel, the gradient is written out by hand, and the kernel and every FFT stay
+        float32 under mixed precision. Equal to `forward_reference` (the plain composition of the
         library's layers) in value and gradient, which the tests check.
         """
-        L = u.shape[1]
-        b, D = self.encoder.bias, self.ssm.D
-        # Under mixed precision the kernel and every FFT stay float32, as in S4D.lti.
-        device_type = u.device.type if torch.amp.is_autocast_available(u.device.type) else "cpu"
-        with torch.autocast(device_type, enabled=False):
-            spectrum = self.filtered_spectrum(L)
-            ones = torch.fft.irfft(spectrum * torch.fft.rfft(torch.ones(L, device=u.device), n=2 * L),
-                                   n=2 * L)[..., :L]                     # K_h ∗ 1 (filtered)
-            offset = b.float().unsqueeze(-1) * (ones + D.float().unsqueeze(-1))  # (H, L)
-            data = torch.fft.rfft(u[..., 0].float(), n=2 * L)            # (B, F), no gradient
-            pooled = _MeanGeluConvolution.apply(data.detach(), self.transfer(spectrum), offset)
+        pooled = mean_gelu_s4d(u[..., 0], self.ssm, self.encoder.weight[:, 0], self.encoder.bias)
         return self.decoder(pooled)
 
     def filtered_spectrum(self, L):
         """W_β·K̂_h on the rfft grid of the padded length 2L, (H, L + 1)."""
-        spectrum = torch.fft.rfft(self.ssm.kernel(L)[0], n=2 * L)
-        weight = self.ssm.filter_weight(2 * L)
-        return spectrum if weight is None else spectrum * weight
+        return self.ssm.kernel_spectrum(L)
 
     def transfer(self, spectrum):
         """T_h = w_h·(W_β·K̂_h + D_h): what channel h's pre-activation does to the input u."""
-        w, D = self.encoder.weight[:, 0], self.ssm.D
-        return w.unsqueeze(-1) * (spectrum + D.unsqueeze(-1))
+        return rank_one_transfer(spectrum, self.encoder.weight[:, 0], self.ssm.D)
 
     def wave_gains(self, length, frequencies):
         """|T_h(f_k)|, (H, n_waves): the gain of each channel on each wave, as the model applies it.
@@ -137,43 +121,6 @@ class WavesModel(nn.Module):
 
     def forward_reference(self, u):
         return self.decoder(self.ssm(self.encoder(u))).mean(1)
-
-
-class _MeanGeluConvolution(torch.autograd.Function):
-    """mean_t GELU(irfft(X_b · T_h, 2L)[:L] + c_h): (B, F), (H, F), (H, L) → (B, H).
-
-    Backward by hand: with g = ∂loss/∂z for z the pre-activation (B, H, L), the adjoint of
-    irfft(·, n)[:L] is rfft(g, n)·w_k/n (w_k = 1 at DC and Nyquist, 2 elsewhere), and the
-    product's gradient is Σ_b conj(X_b)·(that). X gets no gradient.
-    """
-
-    @staticmethod
-    def forward(ctx, data, transfer, offset):
-        L = offset.shape[-1]
-        n = 2 * L
-        z = torch.fft.irfft(data.unsqueeze(1) * transfer, n=n)[..., :L]
-        z += offset                  # in place on the first half of the fresh inverse FFT
-        ctx.save_for_backward(data, z)
-        return F.gelu(z).mean(-1)
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        data, z = ctx.saved_tensors
-        L = z.shape[-1]
-        n = 2 * L
-        padded = z.new_empty(z.shape[:-1] + (n,))                        # (B, H, 2L)
-        padded[..., L:] = 0
-        grad_z = padded[..., :L]
-        torch.ops.aten.gelu_backward.grad_input(
-            (grad_out / L).unsqueeze(-1).expand_as(z), z, grad_input=grad_z)
-        grad_offset = grad_z.sum(0)
-        G = torch.fft.rfft(padded)                                       # (B, H, F), no padding copy
-        grad_transfer = (data.conj().unsqueeze(1) * G).sum(0)
-        scale = torch.full((grad_transfer.shape[-1],), 2.0 / n, device=z.device)
-        scale[0] = 1.0 / n
-        if n % 2 == 0:
-            scale[-1] = 1.0 / n
-        return None, grad_transfer * scale, grad_offset
 
 
 def _mse(model, batch):
@@ -192,19 +139,20 @@ def per_wave_errors(model, u, amplitudes, batch_size=100):
     return (error ** 2).mean(0), error.abs().mean(0)
 
 
-def run_setting(config, alpha, beta, seed, data, device=None, checkpoint=None, progress=True):
-    """Train one (α, β, seed); returns its per-wave errors, history, eigenvalue log and wave gains."""
+def run_setting(config, setting, seed, data, device=None, checkpoint=None, progress=True, identity=None,
+                restart=False):
+    """Train one setting and seed; returns its per-wave errors, history, eigenvalue log and wave gains."""
+    setting = as_setting(setting)
     train_data, (u_test, a_test) = data
     torch.manual_seed(seed)
-    model = WavesModel(config, alpha, beta)
-    train_config = config.train_config(alpha, seed)
+    model = WavesModel(config, setting.alpha, setting.beta)
+    train_config = config.train_config(setting.alpha, seed)
     start = time.time()
     history = train(model, train_data, _mse, train_config, device=device, checkpoint=checkpoint,
-                    progress=progress)
+                    progress=progress, identity=identity, restart=restart)
     steps, A = history.eigenvalue_log()
     mse, mae = per_wave_errors(model.eval(), u_test, a_test)
-    return {"alpha": alpha, "beta": beta, "seed": seed, "seconds": round(time.time() - start, 1),
-            "imag_lr": train_config.imag_lr,
+    return {"seconds": round(time.time() - start, 1), "imag_lr": train_config.imag_lr,
             "per_wave_mse": mse.tolist(), "per_wave_mae": mae.tolist(),
             "epochs": history.epochs, "eigenvalue_steps": steps.tolist(),
             "eigenvalue_imag": A.imag.double().round(decimals=3).tolist(),  # (logs, H, modes): y_j
@@ -212,17 +160,23 @@ def run_setting(config, alpha, beta, seed, data, device=None, checkpoint=None, p
             "wave_gains": model.wave_gains(config.length, config.frequencies).tolist()}  # (H, waves)
 
 
-def run(config=QUICK, settings=SETTINGS, device=None, out=None, progress=True):
-    """Every (α, β) setting × seed of `config`; results dict, also saved as JSON in `out`."""
-    train_data = waves_dataset(config.n_train, config.length, config.frequencies, "grid", seed=1)
-    test_data = waves_dataset(config.n_test, config.length, config.frequencies, "random", seed=2)
-    runs = sweep("waves", config, settings, lambda alpha, beta, seed, checkpoint: run_setting(
-        config, alpha, beta, seed, (train_data, test_data), device, checkpoint, progress), out)
-    results = {"experiment": "waves", "scale": config.scale, "config": asdict(config),
-               "runs": runs, "meta": run_metadata(device)}
-    if out is not None:
-        save_results(f"{out}/waves-{config.scale}.json", results)
-    return results
+DATA = "generated waves: amplitude grid (seed 1) for training, U[0, 1) amplitudes (seed 2) for testing"
+
+
+def load_data(config):
+    """(train, test) waves of the configuration: the amplitude grid and U[0, 1) amplitudes."""
+    return (waves_dataset(config.n_train, config.length, config.frequencies, "grid", seed=1),
+            waves_dataset(config.n_test, config.length, config.frequencies, "random", seed=2))
+
+
+def run(config=QUICK, settings=SETTINGS, device=None, out=None, progress=True, data=None, restart=False):
+    """Every (α, β) setting × seed of `config`; results dict, also merged into out/waves-<scale>.json.
+    data: load_data(config)'s pair, to reuse generated waves; restart: ignore checkpoints in `out`."""
+    settings = as_settings(settings)   # checked before the data are made
+    data = load_data(config) if data is None else data
+    runs = sweep("waves", config, settings, lambda setting, seed, checkpoint, identity: run_setting(
+        config, setting, seed, data, device, checkpoint, progress, identity, restart), out, data=DATA)
+    return results_of("waves", config, runs, module=__name__, device=device, out=out)
 
 
 def departures(config):
