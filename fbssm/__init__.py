@@ -9,6 +9,10 @@ from .theory import (band_variation, cumulative_variation, mode_sensitivity, one
                      total_variation, transfer_derivative, variation_above, variation_bound)
 from .sobolev import NORMALIZATIONS, filter_frequencies, normalized_frequency, sobolev_gain, sobolev_weight
 from .layers import S4D, ResidualBlock, SequenceModel
+from .init import DIAGONAL_INIT_KINDS
+from .diagonal import LRU, S5
+from .suggest import Suggestion, suggest_alpha
+from .retrofit import TuneReport, tune
 from .diagnosis import Diagnosis, diagnose
 from .optim import param_groups
 from .device import SCALES, current_scale, select_device
@@ -26,6 +30,7 @@ __all__ = [
     "band_variation", "cumulative_variation", "variation_above", "mode_sensitivity", "diagnose", "Diagnosis",
     "NORMALIZATIONS", "filter_frequencies", "normalized_frequency", "sobolev_weight", "sobolev_gain",
     "S4D", "ResidualBlock", "SequenceModel", "param_groups",
+    "DIAGONAL_INIT_KINDS", "S5", "LRU", "suggest_alpha", "Suggestion", "tune", "TuneReport",
     "SCALES", "current_scale", "select_device",
     "ssim", "frame_metrics", "ConvSSM", "rollout",
     "stored_result", "stored_results", "page_cost", "code_fingerprint", "is_current", "same_config",
