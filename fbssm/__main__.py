@@ -7,6 +7,7 @@
     python -m fbssm run waves [--scale quick|paper] [--alpha A --beta B] [--seed S] [--device D]
                               [--out DIR] [--max-steps N] [--restart] [--traceback]
     python -m fbssm run lra-listops --scale paper --device cuda --max-steps 20000
+    fbssm fetch cifar10 [--root DIR] [--no-progress]       (download a real dataset; --list: all of them)
     torchrun --nproc_per_node=8 -m fbssm run lra-image --scale paper [--precision bfloat16] [--accumulate K]
 """
 import argparse
@@ -17,6 +18,8 @@ from dataclasses import replace
 from . import __version__, experiments
 from ._checks import check_count, check_finite, check_length, check_positive
 from ._files import check_writable_folder
+from .data.errors import DownloadFailed
+from .data.fetch import REGISTRY, describe, fetch
 from .device import SCALES, check_device, is_main_process
 from .train import PRECISIONS
 
@@ -68,7 +71,22 @@ def parser():
                      help="start every run from scratch, even where a checkpoint exists")
     run.add_argument("--traceback", action="store_true",
                      help="on an error, show the full traceback instead of one line")
+    add_fetch_parser(sub)
     return p
+
+
+def add_fetch_parser(sub):
+    """`fbssm fetch <dataset> [--root DIR]` and `fbssm fetch --list`."""
+    command = sub.add_parser("fetch", help="download a real dataset into the folder its loader reads",
+                             description="Datasets: " + ", ".join(REGISTRY))
+    command.add_argument("dataset", nargs="?", choices=list(REGISTRY))
+    command.add_argument("--root", default=None,
+                         help="the folder to put it in (default: where its loader looks, "
+                              "$FBSSM_DATA/<dataset>; for listops, aan and pathfinder $FBSSM_DATA, "
+                              "which gets lra_release/)")
+    command.add_argument("--list", action="store_true",
+                         help="list the datasets with each file's URL, size and checksum")
+    command.add_argument("--no-progress", action="store_true", help="no progress bars or messages")
 
 
 def settings_text(name):
@@ -88,6 +106,8 @@ def main(argv=None):
         for name in sorted(experiments.EXPERIMENTS):
             print(f"{name}: settings {settings_text(name)}")
         return 0
+    if args.command == "fetch":
+        return fetch_dataset(args)
     try:
         return run_experiment(args)
     except Exception as error:
@@ -100,6 +120,24 @@ def is_user_error(error):
     """Whether `error` is one of `USER_ERRORS` or a CheckpointMismatch (a checkpoint of another run)."""
     return isinstance(error, USER_ERRORS) or any(kind.__name__ == "CheckpointMismatch"
                                                  for kind in type(error).__mro__)
+
+
+def fetch_dataset(args):
+    """`fbssm fetch`: print the downloads (--list), or fetch one dataset and print its folder; a
+    failure (no network, a checksum mismatch, an unwritable --root) is one line."""
+    if args.list:
+        if args.dataset is not None:
+            fail("give a dataset or --list, not both")
+        print(describe())
+        return 0
+    if args.dataset is None:
+        fail("give the dataset to fetch, or --list to see them")
+    try:
+        folder = fetch(args.dataset, args.root, progress=not args.no_progress)
+    except (DownloadFailed, *USER_ERRORS) as error:
+        fail(error)
+    print(folder)
+    return 0
 
 
 def run_experiment(args):

@@ -29,10 +29,10 @@ SPLITS = {"train": 0, "valid": 1, "test": 2}
 # CelebA's own numbering: images 1..162770 train, ..182637 valid, ..202599 test
 # (what list_eval_partition.txt says; used when that file is absent)
 SPLIT_BOUNDS = {"train": (1, 162_770), "valid": (162_771, 182_637), "test": (182_638, 202_599)}
-HOW_TO_GET = ("Download 'Align&Cropped Images' (img_align_celeba.zip, about 1.4 GB) and "
-              "list_eval_partition.txt from https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html, "
-              "unzip into <root>/img_align_celeba/, and pass root=<root> or set FBSSM_DATA so that "
-              "$FBSSM_DATA/celeba is <root>.")
+HOW_TO_GET = ("Run `fbssm fetch celeba`, or download 'Align&Cropped Images' (img_align_celeba.zip, "
+              "about 1.4 GB) and list_eval_partition.txt from "
+              "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html, unzip into <root>/img_align_celeba/, "
+              "and pass root=<root> or set FBSSM_DATA so that $FBSSM_DATA/celeba is <root>.")
 IMAGE_REMEDY = extract_again("img_align_celeba.zip (https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html)")
 PARTITION_REMEDY = ("The file looks truncated or corrupt: delete it and download list_eval_partition.txt "
                     "again from https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html (without it the "

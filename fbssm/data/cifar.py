@@ -35,9 +35,9 @@ RGB_MEAN, RGB_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 LUMA_WEIGHTS = (19595, 38470, 7471)  # ITU-R 601-2 (0.299, 0.587, 0.114) in 16-bit fixed point
 NORMALIZATIONS = ("standard", "unit")
 REMEDY = extract_again("cifar-10-python.tar.gz (https://www.cs.toronto.edu/~kriz/cifar.html)")
-HOW_TO_GET = ("Expected <root>/cifar-10-batches-py/{data_batch_1..5,test_batch}. Download the "
-              "'CIFAR-10 python version' (cifar-10-python.tar.gz) from Alex Krizhevsky's page "
-              "(https://www.cs.toronto.edu/~kriz/cifar.html), extract it with `tar xzf "
+HOW_TO_GET = ("Expected <root>/cifar-10-batches-py/{data_batch_1..5,test_batch}. Run `fbssm fetch "
+              "cifar10`, or download the 'CIFAR-10 python version' (cifar-10-python.tar.gz) from Alex "
+              "Krizhevsky's page (https://www.cs.toronto.edu/~kriz/cifar.html), extract it with `tar xzf "
               "cifar-10-python.tar.gz`, and pass root=<the folder holding cifar-10-batches-py> or set "
               "FBSSM_DATA so that $FBSSM_DATA/cifar10 is that folder.")
 

@@ -19,10 +19,11 @@ from .sequences import BYTE_VOCAB_SIZE, TokenSequences, byte_tokens, integer_dty
 SPLITS = ("train", "test")
 LABELS = {"neg": 0, "pos": 1}
 L_MAX = 4096
-HOW_TO_GET = ("Expected <root>/aclImdb/{train,test}/{pos,neg}/*.txt. Download aclImdb_v1.tar.gz from "
-              "Stanford's Large Movie Review Dataset page (https://ai.stanford.edu/~amaas/data/sentiment/), "
-              "extract it with `tar xzf aclImdb_v1.tar.gz`, and pass root=<the folder holding aclImdb> "
-              "or set FBSSM_DATA so that $FBSSM_DATA/imdb is that folder.")
+HOW_TO_GET = ("Expected <root>/aclImdb/{train,test}/{pos,neg}/*.txt. Run `fbssm fetch imdb`, or "
+              "download aclImdb_v1.tar.gz from Stanford's Large Movie Review Dataset page "
+              "(https://ai.stanford.edu/~amaas/data/sentiment/), extract it with `tar xzf "
+              "aclImdb_v1.tar.gz`, and pass root=<the folder holding aclImdb> or set FBSSM_DATA so that "
+              "$FBSSM_DATA/imdb is that folder.")
 REMEDY = extract_again("aclImdb_v1.tar.gz (https://ai.stanford.edu/~amaas/data/sentiment/)")
 
 

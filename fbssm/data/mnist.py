@@ -25,10 +25,11 @@ from .errors import DatasetNotFound
 SPLITS = {"train": "train", "test": "t10k"}
 IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 HOW_TO_GET = ("Expected <root>/train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
-              "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz (gzipped or not). Download them "
-              "from the MNIST database page (http://yann.lecun.com/exdb/mnist/, or a mirror such as "
-              "https://ossci-datasets.s3.amazonaws.com/mnist/) and pass root=<that folder> or set "
-              "FBSSM_DATA so that $FBSSM_DATA/mnist is it; load_mnist(data='offline') needs no download.")
+              "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz (gzipped or not). Run `fbssm fetch "
+              "mnist`, or download them from the MNIST database page (http://yann.lecun.com/exdb/mnist/, "
+              "or a mirror such as https://ossci-datasets.s3.amazonaws.com/mnist/) and pass root=<that "
+              "folder> or set FBSSM_DATA so that $FBSSM_DATA/mnist is it; load_mnist(data='offline') "
+              "needs no download.")
 REMEDY = ("The file looks truncated or corrupt: delete it and download it again (see the MNIST "
           "database page, http://yann.lecun.com/exdb/mnist/, or a mirror such as "
           "https://ossci-datasets.s3.amazonaws.com/mnist/), or use load_mnist(data='offline').")

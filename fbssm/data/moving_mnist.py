@@ -17,6 +17,7 @@ slowly.
 The grayscale sequences of Srivastava et al. (2015) are read from the standard file
 
     <root>/mnist_test_seq.npy      shape (20, 10000, 64, 64) uint8, frames first
+                                   (or <root>/MovingMNIST/mnist_test_seq.npy, torchvision's layout)
 
 with root = the argument, else $FBSSM_DATA/moving_mnist.
 """
@@ -28,7 +29,7 @@ import torch.nn.functional as F
 
 from .._checks import check_length, check_positive
 from ._file_errors import file_error
-from ._paths import dataset_root
+from ._paths import dataset_root, find_folder
 from .errors import DatasetNotFound
 from .mnist import load_mnist
 
@@ -36,8 +37,10 @@ CHANNELS = {"red": 0, "green": 1, "blue": 2}
 DIGIT_SIZE = 28
 NPY_FILE = "mnist_test_seq.npy"
 NPY_URL = "http://www.cs.toronto.edu/~nitish/unsupervised_video/mnist_test_seq.npy"
-HOW_TO_GET = (f"Download {NPY_URL} (about 150 MB) and pass root=<its folder> or set FBSSM_DATA so "
-              f"that $FBSSM_DATA/moving_mnist holds {NPY_FILE}; coloured_moving_mnist() needs no download.")
+HOW_TO_GET = (f"Run `fbssm fetch moving_mnist`, or download {NPY_URL} (about 820 MB) and pass "
+              f"root=<its folder> or set FBSSM_DATA so that $FBSSM_DATA/moving_mnist holds {NPY_FILE} "
+              f"(or MovingMNIST/{NPY_FILE}, torchvision's layout); coloured_moving_mnist() needs no "
+              f"download.")
 REMEDY = f"The file looks truncated or corrupt: delete it and download it again from {NPY_URL}."
 
 
@@ -133,7 +136,7 @@ def load_moving_mnist(root=None, n=None):
     a small n reads only what it needs; DatasetNotFound says where it looked and where to get it.
     """
     folder = dataset_root(root, "moving_mnist")
-    path = folder / NPY_FILE if not folder.is_file() else folder
+    path = folder if folder.is_file() else (find_folder(folder, "MovingMNIST", NPY_FILE) or folder) / NPY_FILE
     if not path.is_file():
         raise DatasetNotFound("Moving MNIST", path, HOW_TO_GET)
     try:
