@@ -11,8 +11,8 @@ import torch.nn.functional as F
 from ._checks import check_choice, check_finite, check_length, check_positive
 from .init import INIT_KINDS, diagonal_init
 from .fused import float32_region
-from .kernel import METHODS, ssm_kernel
-from .sobolev import NORMALIZATIONS, sobolev_weight
+from .kernel import METHODS, fast_length, fft_convolve, filtered_spectrum, layer_kernel
+from .sobolev import NORMALIZATIONS, angular_log_gain, grid_log_gain
 
 
 def _values_checkable(x):
@@ -136,6 +136,7 @@ class S4D(nn.Module):
             self.beta = nn.Parameter(torch.full((self.d_model,), float(beta)))
         else:
             self.register_buffer("beta", torch.tensor(float(beta)))
+        self._remember_beta(float(beta) == 0.0)
         self.dropout = nn.Dropout(dropout)
         self.output = (nn.Sequential(nn.Conv1d(self.d_model, 2 * self.d_model, 1), nn.GLU(dim=-2))
                        if glu else nn.Identity())
@@ -166,38 +167,111 @@ class S4D(nn.Module):
     def dt(self):
         return torch.exp(self.log_dt)
 
+    KERNEL_INPUTS = ("log_dt", "log_A_real", "A_imag", "C")
+
     def kernel(self, L):
-        """Kernels (2 if bidirectional else 1, H, L)."""
-        return ssm_kernel(self.A, torch.view_as_complex(self.C), self.dt, L, self.method)
+        """Kernels (2 if bidirectional else 1, H, L). In eval mode, where no gradient is wanted, the
+        last one is kept and reused until L, a kernel input's version (an in-place update, e.g. an
+        optimiser step or load_state_dict), device or dtype changes."""
+        L = check_length("L", L)
+        if not self._kernel_cacheable():
+            return self._compute_kernel(L)
+        key = self._kernel_key(L)
+        cache = self.__dict__.get("_kernel_cache")
+        if cache is not None and cache[1] == key and all(a is b for a, b in zip(cache[0], self._kernel_inputs())):
+            return cache[2]
+        K = self._compute_kernel(L)
+        self.__dict__["_kernel_cache"] = (self._kernel_inputs(), key, K)
+        return K
+
+    def _compute_kernel(self, L):
+        return layer_kernel(self.log_dt, self.log_A_real, self.A_imag, self.C, L, self.method)
+
+    def _kernel_inputs(self):
+        return tuple(getattr(self, name) for name in self.KERNEL_INPUTS)
+
+    def _kernel_key(self, L):
+        return (L, torch.is_inference_mode_enabled()) + tuple(
+            (t._version, t.data_ptr(), t.device, t.dtype) for t in self._kernel_inputs())
+
+    def _kernel_cacheable(self):
+        if self.training or torch.compiler.is_compiling():
+            return False
+        return not torch.is_grad_enabled() or not any(t.requires_grad for t in self._kernel_inputs())
+
+    def _remember_beta(self, is_zero):
+        self.__dict__["_beta_state"] = (self.beta, self._beta_key(), is_zero)
+
+    def _beta_key(self):
+        return self.beta._version, self.beta.data_ptr(), self.beta.device
+
+    def _filtered(self):
+        """Whether W_β is applied: β trainable, or fixed and not 0. A fixed β is read from the device
+        only after it changed (load_state_dict, an in-place edit), never once per forward."""
+        if self.beta.requires_grad:
+            return True
+        state = self.__dict__.get("_beta_state")
+        if torch.compiler.is_compiling() and state is not None:
+            return not state[2]
+        if state is None or state[0] is not self.beta or state[1] != self._beta_key():
+            self._remember_beta(self.beta.device.type != "meta" and bool((self.beta == 0).all()))
+        return not self.__dict__["_beta_state"][2]
+
+    def _apply(self, fn, recurse=True):
+        filtered = self._filtered()
+        super()._apply(fn, recurse)
+        self.__dict__["_kernel_cache"] = None
+        self._remember_beta(not filtered)
+        return self
 
     def filter_weight(self, n_fft):
-        """(1 + |f|)^β on the rfft grid, (H, n_fft//2+1) or (n_fft//2+1,); None when β ≡ 0 is fixed."""
-        if not self.beta.requires_grad and float(self.beta) == 0.0:
+        """(1 + |f|)^β on the rfft grid, (H, n_fft//2+1) or (n_fft//2+1,); None when β ≡ 0 is fixed.
+        The grid's log(1 + |f|) is cached per (n_fft, device, dtype) (`fbssm.sobolev.grid_log_gain`)."""
+        n_fft = check_length("n_fft", n_fft)
+        if not self._filtered():
             return None
-        dt = self.dt if self.filter_normalization == "angular" else None
-        return sobolev_weight(n_fft, self.beta, self.filter_normalization, dt, self.filter_scale)
+        if self.filter_normalization == "angular":
+            log_gain = angular_log_gain(n_fft, self.dt, self.filter_scale)
+        else:
+            log_gain = grid_log_gain(n_fft, self.filter_normalization, self.filter_scale,
+                                     self.beta.device, self.beta.dtype)
+        return torch.exp(self.beta.unsqueeze(-1) * log_gain)
 
-    def kernel_spectrum(self, L):
-        """W_β·K̂ on the rfft grid of the padded length 2L, (H, L + 1): the filtered kernel the
-        layer convolves with (two-sided if bidirectional; with causal_filter, cut back to lags
-        0..L−1 after filtering). The one place the Sobolev filter is applied."""
-        k = self.kernel(L)
-        k = F.pad(k[0], (0, L)) + F.pad(k[1].flip(-1), (L, 0)) if self.bidirectional else k[0]
-        spectrum = torch.fft.rfft(k, n=2 * L)
-        weight = self.filter_weight(2 * L)
-        if weight is None:
-            return spectrum
-        spectrum = spectrum * weight
-        if self.causal_filter:
-            spectrum = torch.fft.rfft(torch.fft.irfft(spectrum, n=2 * L)[..., :L], n=2 * L)
-        return spectrum
+    def fft_length(self, L):
+        """The FFT length of the layer's convolution: 2L when W_β is applied (the filter is defined on
+        that grid), else the smallest 5-smooth length >= 2L − 1 (`fbssm.kernel.fast_length`)."""
+        return 2 * L if self._filtered() else fast_length(2 * L - 1)
+
+    def convolution_kernel(self, L, n_fft):
+        """(k, W): the kernel (H, L or n_fft) and the filter weight (None: none left to apply) that
+        the layer convolves with on FFT length n_fft >= 2L − 1. Two-sided if bidirectional (lags
+        −1, −2, ... at the end); with causal_filter, W_β·K̂ already cut back to lags 0..L−1."""
+        K = self.kernel(L)
+        k = K[0]
+        if self.bidirectional:
+            back = min(L, n_fft - L)
+            k = F.pad(k, (0, n_fft - L)) + F.pad(K[1, :, :back].flip(-1), (n_fft - back, 0))
+        weight = self.filter_weight(n_fft)
+        if weight is not None and self.causal_filter:
+            return torch.fft.irfft(filtered_spectrum(k, n_fft, weight), n=n_fft)[..., :L], None
+        return k, weight
+
+    def kernel_spectrum(self, L, n_fft=None):
+        """W_β·K̂ on the rfft grid of length n_fft (default 2L, the padded length), (H, n_fft//2 + 1):
+        the filtered kernel the layer convolves with (two-sided if bidirectional; with causal_filter,
+        cut back to lags 0..L−1 after filtering). `convolution_kernel` is the one place the Sobolev
+        filter is decided."""
+        n_fft = 2 * L if n_fft is None else n_fft
+        k, weight = self.convolution_kernel(L, n_fft)
+        return filtered_spectrum(k, n_fft, weight)
 
     def lti(self, u):
         """The layer's linear time-invariant part, IFFT(W_β·K̂·û) + D·u, shape (batch, length, channels).
 
         `forward` applies GELU, dropout and the output mixing to this; a linear task (fitting a
         filter) can train it alone. The kernel, the filter and the FFTs run in `float32_region`:
-        float32 under mixed precision.
+        float32 under mixed precision. The convolution is `fbssm.kernel.FFTConvolution` on
+        `fft_length(L)` points, with D·u as a lag-0 term of the kernel spectrum.
         """
         u = check_real_sequence("u", u, self.d_model, self.C.dtype)
         if u.shape[0] == 0:  # an empty batch: FFT backends refuse zero-size transforms
@@ -206,8 +280,9 @@ class S4D(nn.Module):
         with float32_region(u.device):
             x = u.transpose(1, 2)
             x = x.to(torch.promote_types(x.dtype, torch.float32))
-            y = torch.fft.irfft(torch.fft.rfft(x, n=2 * L) * self.kernel_spectrum(L), n=2 * L)[..., :L]
-            y = y + x * self.D.unsqueeze(-1)
+            n = self.fft_length(L)
+            k, weight = self.convolution_kernel(L, n)
+            y = fft_convolve(x, k, n, weight, self.D)
         return y.transpose(1, 2)
 
     def forward(self, u):

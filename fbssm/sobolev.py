@@ -10,6 +10,7 @@ normalisation — is a real choice and the paper's experiments differ, so it is 
 The weight depends on |k| only, so the filter is symmetric in frequency and a real kernel
 stays real.
 """
+import functools
 import math
 
 import torch
@@ -70,10 +71,33 @@ def sobolev_weight(n_fft, beta, normalization="cycles", dt=None, scale=1.0):
     """(1 + |f|)^β on the rfft grid: shape (n_fft//2 + 1,) for a number β, (..., n_fft//2 + 1)
     for a tensor β (e.g. one trainable β per channel). β = 0 gives exactly 1."""
     check_finite("beta", beta)
-    log_gain = torch.log1p(filter_frequencies(n_fft, normalization, dt, scale))
+    if normalization == "angular" or normalization not in NORMALIZATIONS:
+        log_gain = torch.log1p(filter_frequencies(n_fft, normalization, dt, scale))
+    else:
+        log_gain = grid_log_gain(check_length("n_fft", n_fft), normalization, check_positive("scale", scale),
+                                 torch.device("cpu"), torch.float64)
     if torch.is_tensor(beta):
         return torch.exp(beta.unsqueeze(-1) * log_gain.to(beta.dtype).to(beta.device))
     return torch.exp(beta * log_gain).float()
+
+
+@functools.lru_cache(maxsize=64)
+def grid_log_gain(n_fft, normalization, scale, device, dtype):
+    """log(1 + |f|) (n_fft//2 + 1,) on the rfft grid, cached per (n_fft, normalization, scale,
+    device, dtype). For "angular" it is log(1 + |f|) at Δ = 1 before the log: 2πk/(M·scale), which
+    `angular_log_gain` divides by Δ. Arguments are not checked (see `sobolev_weight`)."""
+    k = torch.arange(n_fft // 2 + 1, dtype=torch.float64)
+    if normalization == "angular":
+        return (2 * math.pi * k / (n_fft * scale)).to(device, dtype)
+    frequency = k / n_fft if normalization == "cycles" else k / scale  # `normalized_frequency` at s_k
+    return torch.log1p(frequency).to(device, dtype)
+
+
+def angular_log_gain(n_fft, dt, scale):
+    """log(1 + |s_k|/scale), s_k = 2πk/(M·Δ), for a tensor Δ (...,) of positive steps: (..., n_fft//2 + 1)
+    on Δ's device and dtype, without gradient to Δ (as `filter_frequencies`) and without checks."""
+    base = grid_log_gain(n_fft, "angular", scale, dt.device, dt.dtype)
+    return torch.log1p(base / dt.detach().unsqueeze(-1))
 
 
 def sobolev_gain(s, beta, normalization="cycles", dt=None, scale=1.0, n_fft=None):
