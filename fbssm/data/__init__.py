@@ -15,7 +15,6 @@ from .celeba import load_faces, to_image
 from .stripes import (DIRECTIONS, noise_frequency, row_harmonics, stripe_harmonic, stripe_pattern,
                       stripe_strengths)
 from .waves import waves_dataset, waves_step
-from .fetch import fetch
 
 __all__ = ["DatasetNotFound"]
 __all__ += [
@@ -29,5 +28,5 @@ __all__ += [
     "coloured_moving_mnist", "bounce", "load_moving_mnist", "MovingDigits", "CHANNELS",
     "load_faces", "to_image",
     "DIRECTIONS", "noise_frequency", "row_harmonics", "stripe_harmonic", "stripe_pattern", "stripe_strengths",
-    "waves_dataset", "waves_step", "fetch",
+    "waves_dataset", "waves_step",
 ]
