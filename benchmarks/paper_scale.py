@@ -2,6 +2,7 @@
 
     python benchmarks/paper_scale.py [--only lra-image waves ...] [--batch B] [--precision float32 bfloat16]
                                      [--compile] [--repeats 3] [--threads T] [--device D] [--out fbssm/stored]
+                                     [--scale paper|gpu]
 
 A training step is forward + backward + AdamW step, with the library's `param_groups` and, for
 bfloat16, the autocast `fbssm.train` uses. Each (configuration, precision, batch) runs in a fresh
@@ -19,6 +20,10 @@ Writes <out>/benchmark-<hardware>.json (default out: fbssm/stored, shipped with 
 tables from these files. With --only, the configurations named replace theirs in an existing file
 (each configuration keeps the date and CPU rates of its own measurement). `--derive FILE` recomputes
 the numbers that follow from the measurements.
+
+--scale gpu measures the gpu configurations (`fbssm.experiments.cases.gpu_cases`) instead and
+writes <out>/gpu-scale-<hardware>.json, from which `cases.estimate_minutes` estimates each
+experiment's time on one consumer GPU.
 """
 import argparse
 import contextlib
@@ -38,7 +43,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 import fbssm
 from fbssm.optim import param_groups
-from fbssm.experiments.cases import paper_cases as all_cases
+from fbssm.experiments.cases import gpu_cases, paper_cases
 from fbssm.results import cpu_name, run_metadata, save_results
 from fbssm.train import PRECISIONS
 
@@ -49,6 +54,11 @@ REFERENCE_GPU = {"name": "NVIDIA A100-SXM4-80GB", "fp32_tflops": 19.5, "memory_g
 LAUNCH_SECONDS = 10e-6   # per operator in eager PyTorch on a GPU (launch + dispatch): an assumption
 GPUS = (1, 8)
 CPU_STEP_SECONDS = 3.0   # on a CPU: the second measured batch takes about this long per step (at least 2 rows)
+
+
+def all_cases(scale="paper"):
+    """The cases of one scale: the paper configurations, or with "gpu" the gpu configurations."""
+    return gpu_cases() if scale == "gpu" else paper_cases()
 
 
 class OperatorCount(TorchDispatchMode):
@@ -84,11 +94,11 @@ def rss_peak_mib():
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(name, precision, batch, repeats, device, compile_model, threads, queue):
+def measure(name, precision, batch, repeats, device, compile_model, threads, queue, scale="paper"):
     """One configuration in this (fresh) process: times, peak memory, operator count."""
     try:
         torch.set_num_threads(threads)
-        case = next(c for c in all_cases() if c.name == name)
+        case = next(c for c in all_cases(scale) if c.name == name)
         torch.manual_seed(0)
         inputs = tuple(t.to(device) for t in case.batch(batch))
         cuda = device.type == "cuda"
@@ -135,7 +145,7 @@ def run_isolated(name, precision, batch, args, device):
     context = mp.get_context("spawn")
     queue = context.Queue()
     process = context.Process(target=measure, args=(name, precision, batch, args.repeats, device,
-                                                     args.compile, args.threads, queue))
+                                                     args.compile, args.threads, queue, args.scale))
     process.start()
     while True:
         try:
@@ -233,10 +243,10 @@ def gpu_estimate(record, measurements, roofline):
     return result
 
 
-def refresh_configuration(record):
-    """Take a record's epoch and step counts from the library's paper configuration as it is now
+def refresh_configuration(record, scale="paper"):
+    """Take a record's epoch and step counts from the library's configuration as it is now
     (they are configuration, not measurement); its shapes and batch must still be the measured ones."""
-    case = {c.name: c for c in all_cases()}[record["name"]]
+    case = {c.name: c for c in all_cases(scale)}[record["name"]]
     if {key: record[key] for key in case.shapes} != case.shapes or record["batch_size"] != case.batch_size:
         raise SystemExit(f"{record['name']} was measured at other shapes or another batch than the library's paper "
                          f"configuration now has: measure it again (--only {record['name']})")
@@ -248,7 +258,7 @@ def derive(results):
     GPUs (measured on a GPU, an ESTIMATE from a CPU), with the epoch and step counts of the library's
     paper configurations. Recomputable with --derive."""
     for record in results["configurations"]:
-        refresh_configuration(record)
+        refresh_configuration(record, results.get("scale", "paper"))
     results["extrapolation"] = (
         "at a batch between or beyond the measured ones: memory along the line through the smallest and the "
         "largest (a fixed part plus a part per row); time between them along that line, beyond the largest "
@@ -292,6 +302,8 @@ def main():
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--device", default=None)
     parser.add_argument("--out", default=str(STORED), help="folder of the JSON (default: fbssm/stored, the package data the runbook reads)")
+    parser.add_argument("--scale", choices=("paper", "gpu"), default="paper",
+                        help="the configurations measured (default: the paper's)")
     parser.add_argument("--derive", metavar="FILE", help="only recompute the derived numbers of a benchmark file")
     args = parser.parse_args()
     if args.derive:
@@ -299,9 +311,9 @@ def main():
         print(f"→ {args.derive}")
         return 0
     device = fbssm.select_device(args.device)
-    cases = [c for c in all_cases() if not args.only or c.name in args.only]
+    cases = [c for c in all_cases(args.scale) if not args.only or c.name in args.only]
     if args.only and len(cases) != len(args.only):
-        parser.error(f"--only must name configurations among {[c.name for c in all_cases()]}")
+        parser.error(f"--only must name configurations among {[c.name for c in all_cases(args.scale)]}")
     on_gpu = device.type == "cuda"
     load_before = os.getloadavg()[0]
     roofline = None if on_gpu else cpu_roofline(args.threads)
@@ -311,7 +323,7 @@ def main():
     if roofline:
         print(f"CPU roofline: {roofline['matmul_gflops']:.0f} GFLOP/s fp32 matmul, "
               f"{roofline['copy_gbps']:.1f} GB/s copy")
-    results = {"benchmark": "paper_scale", "device": str(device), "threads": args.threads,
+    results = {"benchmark": "paper_scale", "scale": args.scale, "device": str(device), "threads": args.threads,
                "method": "forward + backward + AdamW step; best of repeats after a warm-up step; " + (
                    "measured at B/8 (the per-GPU batch of 8 GPUs) and at the paper's batch B" if on_gpu else
                    "measured at batch 1 and at the batch of a step of a few seconds"),
@@ -320,7 +332,7 @@ def main():
         batches = args.batch or ([math.ceil(case.batch_size / 8), case.batch_size] if on_gpu else [1, None])
         record = {"name": case.name, **case.shapes, "batch_size": case.batch_size,
                   "train_size": case.train_size, "steps_per_epoch": case.steps_per_epoch,
-                  "total_steps": case.total_steps, "date": run_metadata(device)["date"],
+                  "total_steps": case.total_steps, "date": run_metadata(device, module="fbssm.experiments.cases")["date"],
                   **({"cpu_roofline": roofline} if roofline else {}), "runs": []}
         for precision in args.precision:
             measurements = []
@@ -340,13 +352,14 @@ def main():
             record["runs"].append({"precision": precision, "compiled": args.compile, "measurements": measurements})
         results["configurations"].append(record)
     results["load_average"] = {"before": load_before, "after": os.getloadavg()[0]}
-    results["meta"] = run_metadata(device)
+    results["meta"] = run_metadata(device, module="fbssm.experiments.cases")
     derive(results)
     for record in results["configurations"]:
         for run in record["runs"]:
             if "at_paper_batch" in run:
                 print(_summary(record, run))
-    path = Path(args.out) / f"benchmark-{hardware_slug(device)}{'-compiled' if args.compile else ''}.json"
+    prefix = "gpu-scale" if args.scale == "gpu" else "benchmark"
+    path = Path(args.out) / f"{prefix}-{hardware_slug(device)}{'-compiled' if args.compile else ''}.json"
     if args.only and path.exists():  # re-measured configurations replace theirs; the others stay
         fresh = {record["name"]: record for record in results["configurations"]}
         before = json.loads(path.read_text())

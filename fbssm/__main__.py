@@ -46,7 +46,8 @@ def parser():
                          description="Experiments: " + ", ".join(sorted(experiments.EXPERIMENTS)))
     run.add_argument("experiment", choices=sorted(experiments.EXPERIMENTS))
     run.add_argument("--scale", choices=SCALES, default=None,
-                     help="quick (CPU minutes, default) or paper (the paper's configuration); "
+                     help="quick (CPU minutes, default), gpu (one consumer GPU, the real data) or paper "
+                          "(the paper's configuration); "
                           "default: $FBSSM_SCALE or quick")
     run.add_argument("--alpha", type=float, help="α: scale of Im(a_j) at initialisation (with --beta: "
                                                  "run this one setting instead of the paper's settings)")

@@ -1,4 +1,4 @@
-"""Device auto-selection, the quick/paper scale switch, and the process group under torchrun."""
+"""Device auto-selection, the quick/gpu/paper scale switch, and the process group under torchrun."""
 import atexit
 import contextlib
 import os
@@ -6,7 +6,7 @@ import os
 import torch
 import torch.distributed as dist
 
-SCALES = ("quick", "paper")
+SCALES = ("quick", "gpu", "paper")   # CPU minutes; one consumer GPU, ~15 min a chapter; the paper's
 
 
 def distributed_environment():

@@ -119,6 +119,6 @@ def test_the_registry_check_names_what_a_module_lacks():
                                    QUICK=None, PAPER=None)
     with pytest.raises(TypeError, match="half lacks run_setting.*departures.*run\\(\\) parameters settings"):
         check_experiment(module)
-    with pytest.raises(TypeError, match="QUICK and PAPER"):
+    with pytest.raises(TypeError, match="QUICK, GPU and PAPER"):
         check_experiment(types.SimpleNamespace(__name__="m", SETTINGS=(), run=None, run_setting=None,
                                                departures=None))

@@ -47,9 +47,9 @@ def task_of(name):
 
 
 def config_for(name, scale=None):
-    """The QUICK or PAPER configuration of an experiment (scale from $FBSSM_SCALE by default)."""
+    """The QUICK, GPU or PAPER configuration of an experiment (scale from $FBSSM_SCALE by default)."""
     module = experiment(name)
     scale = current_scale(scale)
     if "config_for_task" in vars(module):
         return module.config_for_task(task_of(name), scale)
-    return module.PAPER if scale == "paper" else module.QUICK
+    return getattr(module, scale.upper())

@@ -1,6 +1,6 @@
 """The one plan every experiment follows.
 
-An experiment is a module that declares its configurations (`QUICK` and `PAPER`, or
+An experiment is a module that declares its configurations (`QUICK`, `GPU` and `PAPER`, or
 `config_for_task(task, scale)` for a family of tasks), its `SETTINGS`, a `run_setting` that
 trains one setting and seed, a `run` that sweeps them through `sweep` and writes them with
 `results_of`, and its `departures` from the authors' configuration. `check_experiment` holds a
@@ -209,8 +209,8 @@ RUN_PARAMETERS = ("config", "settings", "device", "out", "progress", "data", "re
 def check_experiment(module):
     """`module` if it follows the plan above; else a TypeError naming what it lacks."""
     missing = [f"{key} ({what})" for key, what in REQUIRED.items() if not hasattr(module, key)]
-    if not hasattr(module, "config_for_task") and not (hasattr(module, "QUICK") and hasattr(module, "PAPER")):
-        missing.append("QUICK and PAPER configurations (or config_for_task(task, scale))")
+    if not hasattr(module, "config_for_task") and not all(hasattr(module, s) for s in ("QUICK", "GPU", "PAPER")):
+        missing.append("QUICK, GPU and PAPER configurations (or config_for_task(task, scale))")
     if callable(getattr(module, "run", None)):
         parameters = tuple(inspect.signature(module.run).parameters)
         absent = [p for p in RUN_PARAMETERS if p not in parameters]
