@@ -271,3 +271,23 @@ def test_extracted_release_and_torchvision_moving_mnist_are_found_as_they_are(tm
     (tmp_path / "MovingMNIST").mkdir()
     np.save(tmp_path / "MovingMNIST" / "mnist_test_seq.npy", FRAMES[:, :2])
     assert load_moving_mnist(tmp_path).shape == (2, 20, 1, 64, 64)
+
+
+def test_load_or_fetch_asks_and_fetches_or_names_the_command(monkeypatch):
+    from fbssm.data.errors import DatasetNotFound
+    calls, fetched = [], []
+
+    def load():
+        calls.append(1)
+        if not fetched:
+            raise DatasetNotFound("CIFAR-10", "/nowhere", "Get it from the site.")
+        return "data"
+
+    monkeypatch.setattr(fetching, "fetch", lambda name: fetched.append(name))
+    with pytest.raises(DatasetNotFound, match="fbssm fetch cifar10"):
+        fetching.load_or_fetch(load, "cifar10", ask=lambda question: "n")
+    with pytest.raises(DatasetNotFound, match="fbssm fetch cifar10"):   # nobody to answer
+        fetching.load_or_fetch(load, "cifar10", ask=lambda question: (_ for _ in ()).throw(EOFError()))
+    assert fetched == []
+    assert fetching.load_or_fetch(load, "cifar10", ask=lambda question: "yes") == "data"
+    assert fetched == ["cifar10"] and len(calls) == 4

@@ -182,6 +182,29 @@ def fetch(name, root=None, progress=True, registry=None):
     return dataset_root(root, name)
 
 
+def load_or_fetch(load, *names, ask=input):
+    """load(), and when it raises DatasetNotFound: offer to fetch `names`, then load() again.
+
+    The offer is a question put with `ask` (a live kernel's input box or a terminal prompt); where
+    nobody can answer (a notebook executed unattended, nbval, a script without a terminal) or the
+    answer is not yes, the error is raised again, naming the command that gets the data. Loaders
+    that fall back to data that ships (the quick scale) never raise, so nothing is asked there."""
+    try:
+        return load()
+    except DatasetNotFound as missing:
+        command = f"fbssm fetch {' '.join(names)}"
+        try:
+            answer = ask(f"{missing.name} is not on this machine. Download it now ({command})? [y/N] ")
+        except Exception:  # no input possible here (EOFError, a frontend without stdin)
+            answer = ""
+        if str(answer).strip().lower() not in ("y", "yes"):
+            how = missing.how_to_get if command in missing.how_to_get else f"Run `{command}` first. {missing.how_to_get}"
+            raise DatasetNotFound(missing.name, missing.looked_at, how) from None
+    for name in names:
+        fetch(name)
+    return load()
+
+
 def target_folder(dataset, root=None):
     """Where the files of `dataset` go: root, else $FBSSM_DATA for the LRA release, else the
     loader's default folder $FBSSM_DATA/<name>."""
