@@ -7,6 +7,7 @@ import torch.multiprocessing as mp
 
 import fbssm
 from fbssm.train import CheckpointMismatch, History, TrainConfig, train
+from test_distributed import Interrupted, crash_after, mse
 
 CONFIG = TrainConfig(epochs=2, batch_size=8, lr=1e-2, ssm_lr=5e-3, warmup_steps=2, seed=3,
                      log_eigenvalues_every=3, checkpoint_every=2)
@@ -22,26 +23,6 @@ def tiny_data(n=24, L=16, seed=0):
 def tiny_model(seed=0):
     torch.manual_seed(seed)
     return fbssm.SequenceModel(1, d_input=1, d_model=4, n_layers=1, d_state=4, dropout=0.1)
-
-
-def mse(model, batch):
-    x, y = batch
-    return torch.nn.functional.mse_loss(model(x), y)
-
-
-class Interrupted(Exception):
-    pass
-
-
-def crash_after(calls):
-    count = {"n": 0}
-
-    def loss(model, batch):
-        count["n"] += 1
-        if count["n"] > calls:
-            raise Interrupted
-        return mse(model, batch)
-    return loss
 
 
 def interrupted_run(checkpoint, calls=5, identity=IDENTITY):
