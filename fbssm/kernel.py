@@ -77,15 +77,20 @@ def _fast_length(n):
 
 @functools.lru_cache(maxsize=64)
 def _block_grid(L, device, dtype):
-    """(m, blocks, exponents, steps) for l = q·m + r: exponents [r = 0..m-1, q·m for q < blocks]
-    (complex, to multiply log λ without a conversion), steps = l for l < L (real, the weights of
-    the log-λ gradient)."""
+    """(m, blocks, exponents, steps) for l = q·m + r: exponents [r = 0..m-1, q·m for q < blocks],
+    steps = l for l < L (the weights of the log-λ gradient); both real."""
     m = max(1, math.isqrt(L - 1) + 1)
     blocks = -(-L // m)
     exponents = torch.cat([torch.arange(m, dtype=dtype, device=device),
                            torch.arange(blocks, dtype=dtype, device=device) * m])
-    return m, blocks, exponents.to(torch.promote_types(dtype, torch.complex64)), \
-        torch.arange(L, dtype=dtype, device=device)
+    return m, blocks, exponents, torch.arange(L, dtype=dtype, device=device)
+
+
+def _exp_i(real, imag):
+    """exp(real + i·imag) from real exp, cos and sin: on the CPU these are vectorised, where a
+    complex exp is not (about 4× faster for the layer's powers)."""
+    magnitude = torch.exp(real)
+    return torch.complex(magnitude * torch.cos(imag), magnitude * torch.sin(imag))
 
 
 def _sum_to(grad, shape):
@@ -95,7 +100,8 @@ def _sum_to(grad, shape):
 def _vandermonde_forward(W, log_lambda, L):
     """(Re Σ_j W_j λ_j^l for l < L, the powers (..., N, m + blocks)) in blocks l = q·m + r."""
     m, blocks, exponents, _ = _block_grid(L, W.device, log_lambda.real.dtype)
-    powers = torch.exp(log_lambda.unsqueeze(-1) * exponents)           # λ^r, then λ^{qm}
+    powers = _exp_i(log_lambda.real.unsqueeze(-1) * exponents,
+                    log_lambda.imag.unsqueeze(-1) * exponents)          # λ^r, then λ^{qm}
     weighted = (W.unsqueeze(-1) * powers[..., m:]).transpose(-1, -2)    # (..., blocks, N)
     K = torch.view_as_real(weighted @ powers[..., :m])[..., 0]          # (..., blocks, m)
     return K.flatten(-2)[..., :L], powers
@@ -114,7 +120,7 @@ class Vandermonde(torch.autograd.Function):
     """K[l] = Re Σ_j W_j λ_j^l (l < L) in blocks l = q·m + r, m ≈ √L, with its gradient by hand.
 
     Forward: λ^l = λ^{qm}·λ^r, so K is a complex matrix product of the weighted (N × L/m) outer
-    powers with the (N × m) inner powers; every power is one complex exp, never a repeated product
+    powers with the (N × m) inner powers; every power is computed directly (`_exp_i`), never by a repeated product
     (float32 accuracy). Backward, for G = ∂loss/∂K: ∂W = conj(Σ_l G_l λ^l) and
     ∂log λ = conj(W·Σ_l l·G_l λ^l), both the same blocked Vandermonde product of (G, l·G).
     """
