@@ -26,6 +26,7 @@ from ..data.waves import waves_step
 from ..diagonal import LRU, S5, diagonal_mimo_kernel
 from ..layers import S4D
 from ..train import train
+from ..transfer import folded_frequency
 from . import lra, waves
 from .classification import accuracy, loss_fn
 
@@ -81,16 +82,11 @@ class KnobWavesModel(nn.Module):
             return (T * self.encoder.weight[:, 0].to(T.dtype)[None, :, None]).sum(1).abs()
 
 
-def _mse(model, batch):
-    u, amplitudes = batch
-    return nn.functional.mse_loss(model(u), amplitudes)
-
-
 def _train_waves(model, config, alpha, seed, data, progress):
     (train_data, (u_test, a_test)) = data
     train_config = config.train_config(alpha, seed)
     start = time.time()
-    history = train(model, train_data, _mse, train_config, progress=progress)
+    history = train(model, train_data, waves._mse, train_config, progress=progress)
     mse, mae = waves.per_wave_errors(model.eval(), u_test, a_test)
     return {"seconds": round(time.time() - start, 1), "imag_lr": train_config.imag_lr,
             "per_wave_mse": mse.tolist(), "per_wave_mae": mae.tolist(), "epochs": history.epochs}
@@ -98,8 +94,7 @@ def _train_waves(model, config, alpha, seed, data, progress):
 
 def _folded(omega):
     """Mode frequencies (rad/sample) folded into [0, π], as a list."""
-    omega = torch.remainder(omega.detach().double(), 2 * math.pi)
-    return torch.minimum(omega, 2 * math.pi - omega).tolist()
+    return folded_frequency(omega.detach().double()).tolist()
 
 
 def knob_run(config, kind, alpha, seed, data, progress=False):
